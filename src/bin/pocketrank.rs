@@ -1,0 +1,369 @@
+//! `pocketrank`: train, evaluate, re-rank and make the golden corpus, natively.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use burn::tensor::Device;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use pocketrank::data::{Dataset, Split};
+use pocketrank::eval::{self, Protocol};
+use pocketrank::train::{self, TrainConfig};
+use pocketrank::{Bundle, Candidate, Error, ErrorKind, Event, Ranker, RerankOptions, Result};
+
+/// The bundle file inside a model directory.
+const BUNDLE_FILE: &str = "model.bundle";
+
+#[derive(Parser)]
+#[command(name = "pocketrank", version, about = "On-device session re-ranking: train, evaluate, re-rank.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model on a data set (training split only) and write a model directory.
+    Train {
+        /// Data set directory (items.tsv, sequences.tsv, candidates/).
+        #[arg(long)]
+        data: PathBuf,
+        /// Output model directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Passes over the training users.
+        #[arg(long, default_value_t = 8)]
+        epochs: usize,
+        /// Stop starting epochs after this many minutes (0 = no limit).
+        #[arg(long, default_value_t = 0.0)]
+        max_minutes: f64,
+        /// Width of the model.
+        #[arg(long, default_value_t = 64)]
+        d_model: usize,
+        /// Random seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Evaluate a model on a protocol over the test (or validation) split.
+    Eval {
+        /// Model directory or bundle file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Data set directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// sampled-100, server-rerank or mix21.
+        #[arg(long)]
+        protocol: String,
+        /// test or validation.
+        #[arg(long, default_value = "test")]
+        split: String,
+        /// Evaluate only the first N users (0 = all).
+        #[arg(long, default_value_t = 0)]
+        users: usize,
+        /// Print one JSON object on the last line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-rank a request file ({"events": [...], "candidates": [...], "options": {...}}), or
+    /// the first test sessions of a data set with their server candidates.
+    Rerank {
+        /// Model directory or bundle file.
+        #[arg(long)]
+        model: PathBuf,
+        /// A JSON request file.
+        #[arg(long, conflicts_with = "data")]
+        request: Option<PathBuf>,
+        /// A data set directory: re-rank real test sessions (server-rerank candidates).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// How many sessions to show with --data.
+        #[arg(long, default_value_t = 3)]
+        users: usize,
+        /// Items to show per list.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the golden parity corpus: real test sessions, their candidates, expected order and scores.
+    Golden {
+        /// Model directory or bundle file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Data set directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Number of sessions.
+        #[arg(long, default_value_t = 200)]
+        users: usize,
+        /// Output JSON file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> Error {
+    Error::new(ErrorKind::Io, format!("{}: {e}", path.display()))
+}
+
+fn load_ranker(model: &Path) -> Result<Ranker> {
+    let path = if model.is_dir() { model.join(BUNDLE_FILE) } else { model.to_path_buf() };
+    let bytes = std::fs::read(&path).map_err(|e| io_error(&path, e))?;
+    Ranker::from_bundle(&Bundle::from_bytes(&bytes)?, Device::flex())
+}
+
+fn progress(len: usize, label: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} ({elapsed}<{eta})").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_prefix(label.to_string());
+    bar
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Train { data, out, epochs, max_minutes, d_model, seed } => {
+            let config = TrainConfig::new().with_epochs(epochs).with_max_minutes(max_minutes).with_d_model(d_model).with_seed(seed);
+            let command = std::iter::once("pocketrank".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ");
+            pocketrank_cli::write_model_dir(&data, &out, &config, &command)
+        }
+        Command::Eval { model, data, protocol, split, users, json } => {
+            let protocol = Protocol::parse(&protocol)?;
+            let split = match split.as_str() {
+                "test" => Split::Test,
+                "validation" => Split::Validation,
+                other => return Err(Error::invalid("--split", format!("unknown split {other:?} (test or validation)"))),
+            };
+            let ranker = load_ranker(&model)?;
+            let dataset = Dataset::load(&data)?;
+            let mut cases = eval::cases(&dataset, &data, protocol, split)?;
+            if users > 0 {
+                cases.truncate(users);
+            }
+            let started = Instant::now();
+            let bar = progress(cases.len(), protocol.name());
+            let metrics = eval::evaluate(&ranker, &dataset, &cases, || bar.inc(1))?;
+            bar.finish_and_clear();
+            let seconds = started.elapsed().as_secs_f64();
+            println!("protocol {} ({} split), {} users, {seconds:.1} s", protocol.name(), split_name(split), metrics.users);
+            for (k, cut) in eval::CUTOFFS.iter().enumerate() {
+                println!("  HR@{cut:<2} {:.4}   NDCG@{cut:<2} {:.4}", metrics.hr[k], metrics.ndcg[k]);
+            }
+            if json {
+                println!("{}", metrics.to_json(protocol, split, seconds));
+            }
+            Ok(())
+        }
+        Command::Rerank { model, request, data, users, top, json } => {
+            let ranker = load_ranker(&model)?;
+            let sessions = match (request, data) {
+                (Some(path), _) => vec![pocketrank_cli::read_request(&path)?],
+                (None, Some(dir)) => pocketrank_cli::test_sessions(&dir, users)?,
+                (None, None) => return Err(Error::invalid("rerank", "give --request FILE or --data DIR")),
+            };
+            for session in &sessions {
+                let ranked = ranker.rerank(&session.events, &session.candidates, &session.options)?;
+                pocketrank_cli::print_ranking(session, &ranked, top, json);
+            }
+            Ok(())
+        }
+        Command::Golden { model, data, users, out } => {
+            let ranker = load_ranker(&model)?;
+            let model_path = if model.is_dir() { model.join(BUNDLE_FILE) } else { model };
+            pocketrank_cli::write_golden(&ranker, &model_path, &data, users, &out)
+        }
+    }
+}
+
+fn split_name(split: Split) -> &'static str {
+    match split {
+        Split::Test => "test",
+        Split::Validation => "validation",
+    }
+}
+
+/// The command's helpers that are not core library code.
+mod pocketrank_cli {
+    use super::*;
+    use pocketrank::bundle::sha256_hex;
+    use pocketrank::input::Ranked;
+    use serde_json::{Value, json};
+
+    /// One re-ranking request.
+    pub struct Session {
+        pub label: String,
+        pub events: Vec<Event>,
+        pub candidates: Vec<Candidate>,
+        pub options: RerankOptions,
+        /// Item id → title, for printing.
+        pub titles: std::collections::HashMap<String, String>,
+    }
+
+    pub fn read_request(path: &Path) -> Result<Session> {
+        let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
+        let value: Value = serde_json::from_str(&text).map_err(|e| Error::invalid(path.display(), format!("not JSON: {e}")))?;
+        let events = match value.get("events") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items.iter().enumerate().map(|(i, v)| Event::from_json(v, &format!("events[{i}]"))).collect::<Result<_>>()?,
+            Some(_) => return Err(Error::invalid("events", "expected an array")),
+        };
+        let candidates = Candidate::list_from_json(value.get("candidates").unwrap_or(&Value::Null), "candidates")?;
+        let options = RerankOptions::from_json(value.get("options").unwrap_or(&Value::Null), "options")?;
+        let titles = candidates.iter().map(|c| (c.id.clone(), c.title.clone())).collect();
+        Ok(Session { label: path.display().to_string(), events, candidates, options, titles })
+    }
+
+    /// The first `n` test users of the server-rerank protocol as sessions.
+    pub fn test_sessions(dir: &Path, n: usize) -> Result<Vec<Session>> {
+        let data = Dataset::load(dir)?;
+        let cases = eval::cases(&data, dir, Protocol::ServerRerank, Split::Test)?;
+        Ok(cases
+            .iter()
+            .take(n)
+            .map(|case| {
+                let history = &data.users[case.user].1[..case.history_len];
+                let titles = case.candidates.iter().chain(history).map(|&i| (data.ids[i].clone(), data.titles[i].clone())).collect();
+                Session {
+                    label: format!("user {} ({} events; held-out next item: {})", data.users[case.user].0, history.len(), data.ids[case.target]),
+                    events: data.events(history),
+                    candidates: data.candidate_list(&case.candidates),
+                    options: RerankOptions::default(),
+                    titles,
+                }
+            })
+            .collect())
+    }
+
+    pub fn print_ranking(session: &Session, ranked: &[Ranked], top: usize, as_json: bool) {
+        if as_json {
+            println!("{}", json!({ "session": session.label, "ranking": ranked }));
+            return;
+        }
+        println!("\n== {}", session.label);
+        for e in session.events.iter().rev().take(3) {
+            println!("   recent: {}", session.titles.get(&e.item_id).or(e.title.as_ref()).map_or("?", |t| t.as_str()));
+        }
+        println!("   {:>4} {:>6} {:>8}  title", "rank", "server", "score");
+        for r in ranked.iter().take(top) {
+            let title = session.titles.get(&r.id).map_or("", |t| t.as_str());
+            let short: String = title.chars().take(70).collect();
+            println!("   {:>4} {:>6} {:>8.3}  {short}", r.rank, r.server_rank, r.score);
+        }
+    }
+
+    /// Golden corpus: sessions refer to item ids; titles are read from the data set's
+    /// items.tsv by every test harness, so Amazon titles are not copied into the repository.
+    pub fn write_golden(ranker: &Ranker, model_path: &Path, dir: &Path, n: usize, out: &Path) -> Result<()> {
+        let data = Dataset::load(dir)?;
+        let model_bytes = std::fs::read(model_path).map_err(|e| io_error(model_path, e))?;
+        let mut sessions = Vec::new();
+        for protocol in [Protocol::ServerRerank, Protocol::Sampled100] {
+            let cases = eval::cases(&data, dir, protocol, Split::Test)?;
+            for case in cases.iter().take(n.div_ceil(2)) {
+                let history = &data.users[case.user].1[..case.history_len];
+                let history = &history[history.len().saturating_sub(ranker.max_events())..];
+                let options = RerankOptions { server_order: case.server_order };
+                let ranked = ranker.rerank(&data.events(history), &data.candidate_list(&case.candidates), &options)?;
+                sessions.push(json!({
+                    "user": data.users[case.user].0,
+                    "protocol": protocol.name(),
+                    "events": history.iter().map(|&i| &data.ids[i]).collect::<Vec<_>>(),
+                    "candidates": case.candidates.iter().map(|&i| &data.ids[i]).collect::<Vec<_>>(),
+                    "serverOrder": case.server_order,
+                    "expected": ranked.iter().map(|r| json!({"id": r.id, "score": r.score})).collect::<Vec<_>>(),
+                }));
+            }
+        }
+        let corpus = json!({
+            "about": "Generated by `pocketrank golden`; do not edit. Events are purchases with ts = position and the item's title; candidates carry their titles. Titles come from <data>/items.tsv.",
+            "data": dir.display().to_string(),
+            "model": model_path.display().to_string(),
+            "modelSha256": sha256_hex(&model_bytes),
+            "tolerance": 1e-4,
+            "sessions": sessions,
+        });
+        let text = serde_json::to_string(&corpus).map_err(|e| Error::model(e.to_string()))?;
+        if let Some(parent) = out.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
+        }
+        std::fs::write(out, text + "\n").map_err(|e| io_error(out, e))?;
+        eprintln!("wrote {} sessions to {}", sessions.len(), out.display());
+        Ok(())
+    }
+
+    /// Train, evaluate on test, and write bundle, config, report, model card and manifest.
+    pub fn write_model_dir(data_dir: &Path, out: &Path, config: &TrainConfig, command: &str) -> Result<()> {
+        let device = Device::flex();
+        let trained = train::train(data_dir, config, &device)?;
+        let bundle = trained.bundle()?.to_bytes();
+        std::fs::create_dir_all(out).map_err(|e| io_error(out, e))?;
+        let ranker = trained.ranker(&device);
+        let data = Dataset::load(data_dir)?;
+        eprintln!("evaluating on the test split (after training; never used to choose anything)...");
+        let test = train::test_metrics(&ranker, &data, data_dir)?;
+        let report = json!({
+            "command": command,
+            "train_config": config,
+            "model_config": trained.config,
+            "training": trained.report,
+            "test": test.iter().map(|(p, m)| m.to_json(*p, Split::Test, 0.0)).collect::<Vec<_>>(),
+            "bundle_bytes": bundle.len(),
+        });
+        let write = |name: &str, bytes: &[u8]| std::fs::write(out.join(name), bytes).map_err(|e| io_error(&out.join(name), e));
+        write(BUNDLE_FILE, &bundle)?;
+        write("config.json", &serde_json::to_vec_pretty(&trained.config).map_err(|e| Error::model(e.to_string()))?)?;
+        write("report.json", &serde_json::to_vec_pretty(&report).map_err(|e| Error::model(e.to_string()))?)?;
+        write("MODEL_CARD.md", model_card(&trained, &test, bundle.len(), command, data_dir).as_bytes())?;
+        let mut manifest = String::new();
+        for name in [BUNDLE_FILE, "config.json", "report.json", "MODEL_CARD.md"] {
+            let bytes = std::fs::read(out.join(name)).map_err(|e| io_error(&out.join(name), e))?;
+            manifest.push_str(&format!("{}  {name}\n", sha256_hex(&bytes)));
+        }
+        write("MANIFEST.sha256", manifest.as_bytes())?;
+        eprintln!("wrote {}", out.display());
+        Ok(())
+    }
+
+    fn model_card(trained: &train::Trained, test: &[(Protocol, eval::Metrics)], bundle_bytes: usize, command: &str, data_dir: &Path) -> String {
+        let r = &trained.report;
+        let c = &trained.config;
+        let mut s = String::new();
+        s.push_str("# pocketrank model card: games\n\n");
+        s.push_str("Generated by `pocketrank train`; do not edit by hand.\n\n");
+        s.push_str(&format!("- **Command**: `{command}`\n"));
+        s.push_str(&format!("- **Data**: `{}` — Amazon Reviews 2018 Video Games as processed by LLMRank; leave-one-out split (training = each sequence without its last two items; validation target = second-last; test target = last, never seen in training).\n", data_dir.display()));
+        s.push_str(&format!(
+            "- **Architecture**: item vector = LayerNorm(ID embedding + mean WordPiece title-token embedding), d = {}; causal transformer over the last {} events ({} blocks, {} heads, FF {}); head = ⟨W·state, item⟩ + w·(−ln server rank) + w'·server score.\n",
+            c.item.d_model, c.session.max_events, c.session.n_layers, c.session.n_heads, c.session.d_ff
+        ));
+        s.push_str(&format!("- **Size**: {} parameters, bundle {} bytes (f32 weights + tokenizer of {} tokens + catalog of {} item ids).\n", r.parameters, bundle_bytes, c.item.vocab_size, c.item.n_items));
+        s.push_str(&format!("- **Training**: {:.1} min on this machine's CPU (burn flex backend), {} epochs run, epoch {} kept by validation NDCG@10.\n\n", r.seconds / 60.0, r.epochs.len(), r.best_epoch));
+        s.push_str("## Training curve\n\n| epoch | train loss | validation NDCG@10 (sampled-100) |\n|---|---|---|\n");
+        for (i, (loss, ndcg)) in r.epochs.iter().enumerate() {
+            s.push_str(&format!("| {} | {loss:.4} | {ndcg:.4} |\n", i + 1));
+        }
+        let cal = &r.calibration;
+        s.push_str(&format!(
+            "\n## Server trust\n\nThe weight of −ln(server rank) is chosen on validation targets of {} users with a stand-in server (first-order transitions of the training split, popularity fill; it retrieved {} targets): weight {:.1}; validation NDCG@10 stand-in server {:.4}, model alone {:.4}, blend {:.4}. The server-score weight stays 0 (no training data carries server scores).\n",
+            cal.users, cal.users_with_target, cal.rank_weight, cal.server_ndcg10, cal.model_ndcg10, cal.blended_ndcg10
+        ));
+        s.push_str("\n## Test metrics (6,000 test users, measured once after training)\n\n| protocol | HR@5 | HR@10 | HR@20 | NDCG@5 | NDCG@10 | NDCG@20 |\n|---|---|---|---|---|---|---|\n");
+        for (p, m) in test {
+            s.push_str(&format!("| {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} |\n", p.name(), m.hr[0], m.hr[1], m.hr[2], m.ndcg[0], m.ndcg[1], m.ndcg[2]));
+        }
+        s.push_str("\nReferences on the same files (../shared/data/README.md): server order NDCG@10 0.0493 (server-rerank); SASRec (BCE, d=64, 2 blocks) sampled-100 NDCG@10 0.515 / HR@10 0.745, server-rerank NDCG@10 0.029.\n");
+        s
+    }
+}

@@ -1,0 +1,203 @@
+//! The model bundle: one self-describing file that carries everything the browser needs
+//! (configuration, weights, tokenizer, catalog), each part checked by sha256.
+//!
+//! Layout, all integers little-endian:
+//!
+//! ```text
+//! MAGIC (16 bytes) | header length (u32) | header (JSON) | part bytes, in header order
+//! ```
+//!
+//! The header holds the format version and, for each part, its name, size and sha256.
+//! Loading refuses a wrong magic, another format version, a size that does not add up
+//! (truncation or trailing bytes), a digest mismatch (tampering) and a missing part.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// The first bytes of every bundle.
+pub const MAGIC: &[u8; 16] = b"POCKETRANK-BNDL\n";
+
+/// The bundle layout this build reads and writes. Bump on any incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Part names, in the order they are written.
+pub const CONFIG: &str = "config.json";
+/// Model weights (burnpack bytes).
+pub const WEIGHTS: &str = "weights.bpk";
+/// The tokenizer (Hugging Face `tokenizer.json`).
+pub const TOKENIZER: &str = "tokenizer.json";
+/// Catalog item ids, one a line, in ID-embedding order (row 1 is the first line).
+pub const CATALOG: &str = "catalog.txt";
+
+const REQUIRED_PARTS: [&str; 4] = [CONFIG, WEIGHTS, TOKENIZER, CATALOG];
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    format_version: u32,
+    parts: Vec<PartHeader>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PartHeader {
+    name: String,
+    size: u64,
+    sha256: String,
+}
+
+/// A verified bundle: every part present and matching its digest.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    /// `config.json`: the model configuration.
+    pub config: Vec<u8>,
+    /// `weights.bpk`: the weights.
+    pub weights: Vec<u8>,
+    /// `tokenizer.json`.
+    pub tokenizer: Vec<u8>,
+    /// `catalog.txt`.
+    pub catalog: Vec<u8>,
+}
+
+/// Lowercase hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Bundle {
+    /// Parse and verify a bundle; nothing of a bundle that fails any check is used.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Bundle> {
+        let rest = bytes
+            .strip_prefix(MAGIC.as_slice())
+            .ok_or_else(|| Error::bundle("not a pocketrank bundle (bad magic bytes)"))?;
+        let (len_bytes, rest) = rest
+            .split_first_chunk::<4>()
+            .ok_or_else(|| Error::bundle("truncated before the header length"))?;
+        let header_len = u32::from_le_bytes(*len_bytes) as usize;
+        if rest.len() < header_len {
+            return Err(Error::bundle("truncated inside the header"));
+        }
+        let (header_bytes, mut body) = rest.split_at(header_len);
+        let header: Header = serde_json::from_slice(header_bytes)
+            .map_err(|e| Error::bundle(format!("unreadable header: {e}")))?;
+        if header.format_version != FORMAT_VERSION {
+            return Err(Error::bundle(format!(
+                "format version {} is not supported by this build (expects {FORMAT_VERSION}); \
+                 use a bundle made for this version of pocketrank",
+                header.format_version
+            )));
+        }
+        let declared = header
+            .parts
+            .iter()
+            .try_fold(0u64, |sum, p| sum.checked_add(p.size))
+            .ok_or_else(|| Error::bundle("part sizes overflow"))?;
+        if declared != body.len() as u64 {
+            return Err(Error::bundle(format!(
+                "size mismatch: the header declares {declared} bytes of parts, the file has {} \
+                 (truncated or altered)",
+                body.len()
+            )));
+        }
+        let mut parts: Vec<(String, Vec<u8>)> = Vec::with_capacity(header.parts.len());
+        for part in &header.parts {
+            let (data, tail) = body.split_at(part.size as usize);
+            body = tail;
+            if sha256_hex(data) != part.sha256 {
+                return Err(Error::bundle(format!(
+                    "part '{}' fails its sha256 check (corrupted or tampered)",
+                    part.name
+                )));
+            }
+            parts.push((part.name.clone(), data.to_vec()));
+        }
+        let mut take = |name: &str| -> Result<Vec<u8>> {
+            let index = parts
+                .iter()
+                .position(|(n, _)| n == name)
+                .ok_or_else(|| Error::bundle(format!("missing part '{name}'")))?;
+            Ok(parts.swap_remove(index).1)
+        };
+        Ok(Bundle {
+            config: take(CONFIG)?,
+            weights: take(WEIGHTS)?,
+            tokenizer: take(TOKENIZER)?,
+            catalog: take(CATALOG)?,
+        })
+    }
+
+    /// Serialise the bundle, computing each part's digest.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let parts: [(&str, &[u8]); 4] = [
+            (CONFIG, &self.config),
+            (WEIGHTS, &self.weights),
+            (TOKENIZER, &self.tokenizer),
+            (CATALOG, &self.catalog),
+        ];
+        debug_assert_eq!(parts.map(|p| p.0), REQUIRED_PARTS);
+        let header = Header {
+            format_version: FORMAT_VERSION,
+            parts: parts
+                .iter()
+                .map(|(name, data)| PartHeader {
+                    name: name.to_string(),
+                    size: data.len() as u64,
+                    sha256: sha256_hex(data),
+                })
+                .collect(),
+        };
+        let header = serde_json::to_vec(&header).expect("a header of strings and integers serialises");
+        let mut out = Vec::with_capacity(MAGIC.len() + 4 + header.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        out.extend_from_slice(&header);
+        for (_, data) in parts {
+            out.extend_from_slice(data);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Bundle {
+        Bundle {
+            config: b"{}".to_vec(),
+            weights: vec![1, 2, 3, 4],
+            tokenizer: b"tok".to_vec(),
+            catalog: b"a\nb\n".to_vec(),
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let b = Bundle::from_bytes(&sample().to_bytes()).unwrap();
+        assert_eq!(b.weights, vec![1, 2, 3, 4]);
+        assert_eq!(b.catalog, b"a\nb\n");
+    }
+
+    #[test]
+    fn refuses_truncation_tampering_version_and_magic() {
+        let bytes = sample().to_bytes();
+        let err = Bundle::from_bytes(&bytes[..bytes.len() - 1]).unwrap_err();
+        assert!(err.to_string().contains("size mismatch"), "{err}");
+
+        let mut tampered = bytes.clone();
+        let last = tampered.len() - 1;
+        tampered[last] ^= 0xff;
+        let err = Bundle::from_bytes(&tampered).unwrap_err();
+        assert!(err.to_string().contains("'catalog.txt' fails its sha256"), "{err}");
+
+        let versioned = String::from_utf8_lossy(&bytes)
+            .replace("\"format_version\":1", "\"format_version\":9")
+            .into_bytes();
+        let err = Bundle::from_bytes(&versioned).unwrap_err();
+        assert!(err.to_string().contains("format version 9"), "{err}");
+
+        let err = Bundle::from_bytes(b"hello").unwrap_err();
+        assert!(err.to_string().contains("bad magic"), "{err}");
+        assert!(Bundle::from_bytes(&bytes[..20]).is_err());
+    }
+}

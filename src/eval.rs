@@ -1,0 +1,197 @@
+//! Offline evaluation protocols of `../shared/data/README.md` (native tools only).
+//!
+//! Every figure is read off the order [`Ranker::rerank`] returns, the same function the
+//! browser calls; a target missing from the candidates counts 0.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::data::{Dataset, Split};
+use crate::error::{Error, Result};
+use crate::input::RerankOptions;
+use crate::rank::Ranker;
+
+/// Cut-offs reported for HR and NDCG.
+pub const CUTOFFS: [usize; 3] = [5, 10, 20];
+
+/// How candidates are built for each user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// Target + the first 99 non-target items of `random.tsv`, sorted by item id, no server order.
+    Sampled100,
+    /// `sasrec.tsv` exactly as listed, in server order.
+    ServerRerank,
+    /// `mix21.tsv` exactly as listed, in server order.
+    Mix21,
+}
+
+impl Protocol {
+    /// All protocols.
+    pub const ALL: [Protocol; 3] = [Protocol::Sampled100, Protocol::ServerRerank, Protocol::Mix21];
+
+    /// The protocol's name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Sampled100 => "sampled-100",
+            Protocol::ServerRerank => "server-rerank",
+            Protocol::Mix21 => "mix21",
+        }
+    }
+
+    /// Parse a protocol name.
+    pub fn parse(name: &str) -> Result<Protocol> {
+        Protocol::ALL
+            .into_iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| Error::invalid("--protocol", format!("unknown protocol {name:?} (sampled-100, server-rerank or mix21)")))
+    }
+
+    fn candidate_file(self) -> &'static str {
+        match self {
+            Protocol::Sampled100 => "random",
+            Protocol::ServerRerank => "sasrec",
+            Protocol::Mix21 => "mix21",
+        }
+    }
+}
+
+/// One user's ranking task.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// Index into the data set's users.
+    pub user: usize,
+    /// History length (items before the target).
+    pub history_len: usize,
+    /// The held-out item.
+    pub target: usize,
+    /// Candidate item indices, in the order handed over.
+    pub candidates: Vec<usize>,
+    /// Whether that order is the server's ranking.
+    pub server_order: bool,
+}
+
+/// Build the cases of `protocol` for the users of its candidate file, on `split`.
+pub fn cases(data: &Dataset, dir: &Path, protocol: Protocol, split: Split) -> Result<Vec<Case>> {
+    let lists = data.candidates(dir, protocol.candidate_file())?;
+    let mut out = Vec::with_capacity(lists.len());
+    for (user, list) in lists {
+        let Some((history, target)) = data.history(user, split) else { continue };
+        let (candidates, server_order) = match protocol {
+            Protocol::Sampled100 => {
+                let mut items: Vec<usize> = std::iter::once(target).chain(list.into_iter().filter(|&i| i != target).take(99)).collect();
+                items.sort_by(|&a, &b| id_order(&data.ids[a], &data.ids[b]));
+                (items, false)
+            }
+            Protocol::ServerRerank | Protocol::Mix21 => (list, true),
+        };
+        out.push(Case { user, history_len: history.len(), target, candidates, server_order });
+    }
+    Ok(out)
+}
+
+/// Numeric ids in numeric order, others after them in string order.
+fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<u64>(), b.parse::<u64>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        (Ok(_), Err(_)) => std::cmp::Ordering::Less,
+        (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
+        (Err(_), Err(_)) => a.cmp(b),
+    }
+}
+
+/// HR and NDCG at [`CUTOFFS`], averaged over users.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Metrics {
+    /// Users averaged over.
+    pub users: usize,
+    /// HR@5, HR@10, HR@20.
+    pub hr: [f64; 3],
+    /// NDCG@5, NDCG@10, NDCG@20.
+    pub ndcg: [f64; 3],
+}
+
+impl Metrics {
+    /// Metrics from the target's 0-based position in each returned list (`None`: absent).
+    pub fn from_positions(positions: &[Option<usize>]) -> Metrics {
+        let mut m = Metrics { users: positions.len(), ..Metrics::default() };
+        for &p in positions.iter().flatten() {
+            for (k, &cut) in CUTOFFS.iter().enumerate() {
+                if p < cut {
+                    m.hr[k] += 1.0;
+                    m.ndcg[k] += 1.0 / ((p + 2) as f64).log2();
+                }
+            }
+        }
+        let n = positions.len().max(1) as f64;
+        m.hr.iter_mut().chain(m.ndcg.iter_mut()).for_each(|x| *x /= n);
+        m
+    }
+
+    /// NDCG@10.
+    pub fn ndcg10(&self) -> f64 {
+        self.ndcg[1]
+    }
+
+    /// The JSON object the `eval` command prints.
+    pub fn to_json(&self, protocol: Protocol, split: Split, seconds: f64) -> serde_json::Value {
+        let mut obj = serde_json::json!({
+            "protocol": protocol.name(),
+            "split": match split { Split::Test => "test", Split::Validation => "validation" },
+            "users": self.users,
+            "seconds": (seconds * 10.0).round() / 10.0,
+        });
+        for (k, cut) in CUTOFFS.iter().enumerate() {
+            obj[format!("hr@{cut}")] = self.hr[k].into();
+            obj[format!("ndcg@{cut}")] = self.ndcg[k].into();
+        }
+        obj
+    }
+}
+
+/// The target's 0-based position in the list `ranker` returns for `case`.
+pub fn target_position(ranker: &Ranker, data: &Dataset, case: &Case) -> Result<Option<usize>> {
+    let history = &data.users[case.user].1[..case.history_len];
+    let events = data.events(&history[history.len().saturating_sub(ranker.max_events())..]);
+    let candidates = data.candidate_list(&case.candidates);
+    let ranked = ranker.rerank(&events, &candidates, &RerankOptions { server_order: case.server_order })?;
+    let target = &data.ids[case.target];
+    Ok(ranked.iter().position(|r| &r.id == target))
+}
+
+/// Evaluate `cases`, calling `tick` after each.
+pub fn evaluate(ranker: &Ranker, data: &Dataset, cases: &[Case], mut tick: impl FnMut()) -> Result<Metrics> {
+    let positions = cases
+        .iter()
+        .map(|case| {
+            let p = target_position(ranker, data, case);
+            tick();
+            p
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Metrics::from_positions(&positions))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_by_hand() {
+        // positions 0 and 9 hit @10; 10 and absent miss.
+        let m = Metrics::from_positions(&[Some(0), Some(9), Some(10), None]);
+        assert_eq!(m.users, 4);
+        assert!((m.hr[1] - 0.5).abs() < 1e-12);
+        let expected = (1.0 + 1.0 / 11f64.log2()) / 4.0;
+        assert!((m.ndcg10() - expected).abs() < 1e-12);
+        assert!((m.hr[0] - 0.25).abs() < 1e-12);
+        assert!((m.hr[2] - 0.75).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ids_sort_numerically() {
+        let mut ids = vec!["10", "9", "b", "100", "a"];
+        ids.sort_by(|a, b| id_order(a, b));
+        assert_eq!(ids, vec!["9", "10", "100", "a", "b"]);
+    }
+}

@@ -1,0 +1,88 @@
+//! Session encoder: a causal transformer over the shopper's recent events.
+
+use burn::config::Config;
+use burn::module::{Initializer, Module};
+use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput};
+use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig};
+use burn::tensor::{Bool, Device, Int, Tensor};
+
+/// Number of event types (view, click, cart, purchase).
+pub const EVENT_TYPES: usize = 4;
+
+/// Configuration of [`SessionEncoder`].
+#[derive(Config, Debug)]
+pub struct SessionEncoderConfig {
+    /// Width of the item vectors and the hidden state.
+    #[config(default = 64)]
+    pub d_model: usize,
+    /// Attention heads.
+    #[config(default = 2)]
+    pub n_heads: usize,
+    /// Transformer blocks.
+    #[config(default = 2)]
+    pub n_layers: usize,
+    /// Width of the feed-forward layer.
+    #[config(default = 128)]
+    pub d_ff: usize,
+    /// Events in the window; older ones are dropped.
+    #[config(default = 50)]
+    pub max_events: usize,
+    /// Dropout while training.
+    #[config(default = 0.2)]
+    pub dropout: f64,
+}
+
+/// Event window → one hidden state per position (causal: position i sees events ≤ i).
+#[derive(Module, Debug)]
+pub struct SessionEncoder {
+    /// `[EVENT_TYPES, d_model]`, zero at start so an untrained type adds nothing.
+    pub type_embedding: Embedding,
+    /// `[max_events, d_model]`, absolute positions in a left-padded window.
+    pub position_embedding: Embedding,
+    /// Causal pre-norm transformer.
+    pub transformer: TransformerEncoder,
+    /// Final normalisation of the hidden states.
+    pub norm: LayerNorm,
+    /// Window length the positions were trained for.
+    pub max_events: usize,
+}
+
+impl SessionEncoderConfig {
+    /// Build with random weights (the device carries the seed).
+    pub fn init(&self, device: &Device) -> SessionEncoder {
+        SessionEncoder {
+            type_embedding: EmbeddingConfig::new(EVENT_TYPES, self.d_model)
+                .with_initializer(Initializer::Zeros)
+                .init(device),
+            position_embedding: EmbeddingConfig::new(self.max_events, self.d_model)
+                .with_initializer(Initializer::Normal { mean: 0.0, std: 0.1 })
+                .init(device),
+            transformer: TransformerEncoderConfig::new(self.d_model, self.d_ff, self.n_heads, self.n_layers)
+                .with_dropout(self.dropout)
+                .with_norm_first(true)
+                .init(device),
+            norm: LayerNormConfig::new(self.d_model).init(device),
+            max_events: self.max_events,
+        }
+    }
+}
+
+impl SessionEncoder {
+    /// Encode left-padded windows of exactly `max_events` events.
+    ///
+    /// - `items`: `[b, l, d]` item vectors (anything at padded positions)
+    /// - `types`: `[b, l]` event type ids
+    /// - `padding`: `[b, l]`, true where the position is padding
+    /// - returns `[b, l, d]`
+    pub fn forward(&self, items: Tensor<3>, types: Tensor<2, Int>, padding: Tensor<2, Bool>) -> Tensor<3> {
+        let [batch, length, _] = items.dims();
+        let device = items.device();
+        let positions = Tensor::<1, Int>::arange(0..length as i64, &device)
+            .reshape([1, length])
+            .expand([batch, length]); // [b, l]
+        let x = items + self.type_embedding.forward(types) + self.position_embedding.forward(positions); // [b, l, d]
+        let causal = Tensor::<2, Bool>::tril_mask([length, length], 0, &device).expand([batch, length, length]);
+        let input = TransformerEncoderInput::new(x).mask_pad(padding).mask_attn(causal);
+        self.norm.forward(self.transformer.forward(input)) // [b, l, d]
+    }
+}

@@ -1,0 +1,97 @@
+//! Titles → token ids, through a Hugging Face `tokenizer.json` shipped in the bundle.
+//!
+//! The same tokenizer code runs natively and in wasm (the `unstable_wasm` feature's pure-Rust
+//! regex everywhere), so a title gives the same tokens on the server and in the browser.
+
+use tokenizers::Tokenizer;
+
+use crate::error::{Error, Result};
+
+/// A tokenizer that cuts every title to a fixed number of tokens.
+pub struct TitleTokenizer {
+    inner: Tokenizer,
+    max_tokens: usize,
+}
+
+/// Token ids of `n` titles packed into `[n, width]`, with a mask of real tokens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenBatch {
+    /// `[n * width]` token ids, 0 at padding.
+    pub ids: Vec<i64>,
+    /// `[n * width]`, 1.0 where `ids` holds a real token.
+    pub mask: Vec<f32>,
+    /// Number of titles.
+    pub rows: usize,
+    /// Tokens per title.
+    pub width: usize,
+}
+
+impl TitleTokenizer {
+    /// Load from `tokenizer.json` bytes.
+    pub fn from_bytes(json: &[u8], max_tokens: usize) -> Result<Self> {
+        let inner = Tokenizer::from_bytes(json).map_err(|e| Error::bundle(format!("tokenizer.json: {e}")))?;
+        Ok(TitleTokenizer { inner, max_tokens })
+    }
+
+    /// Wrap an already built tokenizer (training builds one from the catalog).
+    pub fn new(inner: Tokenizer, max_tokens: usize) -> Self {
+        TitleTokenizer { inner, max_tokens }
+    }
+
+    /// Token ids of one title, without special tokens, cut to `max_tokens`.
+    pub fn encode(&self, title: &str) -> Result<Vec<u32>> {
+        let encoding = self
+            .inner
+            .encode(title, false)
+            .map_err(|e| Error::model(format!("tokenizing {title:?}: {e}")))?;
+        let mut ids = encoding.get_ids().to_vec();
+        ids.truncate(self.max_tokens);
+        Ok(ids)
+    }
+
+    /// Tokens kept per title.
+    pub fn max_tokens(&self) -> usize {
+        self.max_tokens
+    }
+
+    /// Vocabulary size, special tokens included.
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
+    /// The underlying tokenizer (to serialise it into a bundle).
+    pub fn inner(&self) -> &Tokenizer {
+        &self.inner
+    }
+}
+
+impl TokenBatch {
+    /// Pack already tokenized titles, padding each to `width` tokens.
+    pub fn pack<'a>(titles: impl ExactSizeIterator<Item = &'a [u32]>, width: usize) -> TokenBatch {
+        let rows = titles.len();
+        let mut ids = vec![0i64; rows * width];
+        let mut mask = vec![0f32; rows * width];
+        for (row, tokens) in titles.enumerate() {
+            for (col, &token) in tokens.iter().take(width).enumerate() {
+                ids[row * width + col] = i64::from(token);
+                mask[row * width + col] = 1.0;
+            }
+        }
+        TokenBatch { ids, mask, rows, width }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packs_with_padding_and_mask() {
+        let a: &[u32] = &[5, 6, 7];
+        let b: &[u32] = &[9];
+        let batch = TokenBatch::pack([a, b].into_iter(), 2);
+        assert_eq!(batch.ids, vec![5, 6, 9, 0]);
+        assert_eq!(batch.mask, vec![1.0, 1.0, 1.0, 0.0]);
+        assert_eq!((batch.rows, batch.width), (2, 2));
+    }
+}

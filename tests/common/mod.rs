@@ -1,0 +1,41 @@
+//! Shared by the integration tests: paths, the shipped model, the golden corpus.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use pocketrank::{Bundle, Ranker};
+use serde_json::Value;
+
+/// The project root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/data/games`, the real data every figure and parity test uses.
+pub fn games_dir() -> PathBuf {
+    root().join("../shared/data/games")
+}
+
+/// The shipped model's bundle bytes.
+pub fn shipped_bundle_bytes() -> Vec<u8> {
+    std::fs::read(root().join("models/games/model.bundle")).expect("models/games/model.bundle is committed")
+}
+
+/// The shipped model, on the CPU.
+pub fn shipped_ranker() -> Ranker {
+    let bundle = Bundle::from_bytes(&shipped_bundle_bytes()).expect("the shipped bundle verifies");
+    Ranker::from_bundle(&bundle, burn::tensor::Device::flex()).expect("the shipped bundle loads")
+}
+
+/// The golden corpus.
+pub fn golden() -> Value {
+    let text = std::fs::read_to_string(root().join("tests/golden/games.json")).expect("tests/golden/games.json exists");
+    serde_json::from_str(&text).expect("golden corpus is JSON")
+}
+
+/// Resolve a path written relative to the project root.
+pub fn from_root(relative: &str) -> PathBuf {
+    let p = Path::new(relative);
+    if p.is_absolute() { p.to_path_buf() } else { root().join(p) }
+}

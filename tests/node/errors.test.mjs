@@ -1,0 +1,43 @@
+// Bad bundles and bad inputs reach JS as real Errors that name the problem; none of them
+// kills the module (the personalizer keeps working afterwards).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { loadPackage, shippedBundle } from "./helpers.mjs";
+
+const { Personalizer } = await loadPackage();
+const bundle = shippedBundle();
+
+test("a truncated bundle is refused", async () => {
+  await assert.rejects(Personalizer.create(bundle.slice(0, bundle.length - 7)), (e) => e instanceof Error && /model bundle rejected: size mismatch/.test(e.message));
+  await assert.rejects(Personalizer.create(bundle.slice(0, 12)), (e) => e instanceof Error && /model bundle rejected/.test(e.message));
+});
+
+test("a tampered bundle is refused", async () => {
+  const tampered = bundle.slice();
+  tampered[Math.floor(tampered.length / 2)] ^= 1;
+  await assert.rejects(Personalizer.create(tampered), (e) => e instanceof Error && e.message.includes("'weights.bpk' fails its sha256 check"));
+});
+
+test("bad inputs name the field, and the personalizer survives them", async () => {
+  const p = await Personalizer.create(bundle);
+  assert.throws(() => p.observe({ itemId: "1", type: "like", ts: 1 }), (e) => e instanceof Error && e.message.startsWith('event.type: unknown event type "like"'));
+  assert.throws(() => p.observe({ type: "view", ts: 1 }), { message: "event.itemId: missing" });
+  assert.throws(() => p.rerank([{ id: "1", title: "a" }, { id: "", title: "b" }]), { message: "candidates[1].id: empty" });
+  assert.throws(() => p.rerank([{ id: "1", title: "a", serverScore: "x" }]), { message: "candidates[0].serverScore: expected a number, got a string" });
+  assert.throws(() => p.rerank("nope"), { message: "candidates: expected an array, got a string" });
+  assert.throws(() => p.rerank([{ id: 1, title: "a" }], { serverOrder: 3 }), { message: "options.serverOrder: expected a boolean, got a number" });
+  await assert.rejects(Personalizer.create(bundle, { backend: "tpu" }), /options.backend/);
+  // Still alive and consistent after every error above.
+  p.observe({ itemId: 0, type: "view", ts: 1, title: "Fire Emblem: The Sacred Stones" });
+  const ranked = p.rerank([{ id: 1, title: "GBA 6-Pak Care Case - Game Boy Advance" }, { id: "2", title: "Zelda" }]);
+  assert.deepEqual(ranked.map((r) => r.id).sort(), ["1", "2"]);
+  assert.deepEqual(p.session().map((e) => e.itemId), ["0"]);
+  p.free();
+});
+
+test("an empty session keeps the server's order", async () => {
+  const p = await Personalizer.create(bundle);
+  const ranked = p.rerank([{ id: "10", title: "x" }, { id: "11", title: "y" }, { id: "12", title: "z" }]);
+  assert.deepEqual(ranked.map((r) => [r.id, r.rank, r.serverRank]), [["10", 1, 1], ["11", 2, 2], ["12", 3, 3]]);
+  p.free();
+});

@@ -1,0 +1,43 @@
+// Shared by the Node tests: load the wasm package, the shipped bundle, the golden corpus and
+// the data set's titles, and turn a golden session into the JS API's inputs.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** The wasm package from pkg/, initialised synchronously from its bytes (no fetch in Node). */
+export async function loadPackage() {
+  const pkg = await import(path.join(root, "pkg/pocketrank.js"));
+  pkg.initSync({ module: readFileSync(path.join(root, "pkg/pocketrank_bg.wasm")) });
+  return pkg;
+}
+
+export function shippedBundle() {
+  return new Uint8Array(readFileSync(path.join(root, "models/games/model.bundle")));
+}
+
+export function golden() {
+  return JSON.parse(readFileSync(path.join(root, "tests/golden/games.json"), "utf8"));
+}
+
+/** item id -> title, from the data set's items.tsv (titles are not copied into the repo). */
+export function titles(dataDir) {
+  const text = readFileSync(path.resolve(root, dataDir, "items.tsv"), "utf8");
+  const map = new Map();
+  for (const line of text.split("\n").slice(1)) {
+    if (!line.trim()) continue;
+    const [id, title = ""] = line.split("\t");
+    map.set(id.trim(), title.trim());
+  }
+  return map;
+}
+
+/** The same inputs `tests/parity.rs` builds: purchases with ts = position, titled candidates. */
+export function sessionInputs(session, titleOf) {
+  return {
+    events: session.events.map((id, i) => ({ itemId: id, type: "purchase", ts: i, title: titleOf.get(id) })),
+    candidates: session.candidates.map((id) => ({ id, title: titleOf.get(id) })),
+    options: { serverOrder: session.serverOrder },
+  };
+}
