@@ -17,6 +17,7 @@ node_modules/.bin/wasm-opt -Oz --enable-simd --enable-bulk-memory --enable-nontr
   --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
   pkg/pocketrank_bg.wasm -o pkg/pocketrank_bg.wasm
 
+cp src/wasm/persist.js pkg/persist.js
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 cat > pkg/package.json <<JSON
 {
@@ -30,9 +31,10 @@ cat > pkg/package.json <<JSON
   "types": "pocketrank.d.ts",
   "exports": {
     ".": { "types": "./pocketrank.d.ts", "default": "./pocketrank.js" },
+    "./persist": "./persist.js",
     "./pocketrank_bg.wasm": "./pocketrank_bg.wasm"
   },
-  "files": ["pocketrank.js", "pocketrank.d.ts", "pocketrank_bg.wasm", "pocketrank_bg.wasm.d.ts"],
+  "files": ["pocketrank.js", "pocketrank.d.ts", "pocketrank_bg.wasm", "pocketrank_bg.wasm.d.ts", "persist.js"],
   "sideEffects": false
 }
 JSON

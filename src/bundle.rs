@@ -61,7 +61,12 @@ pub struct Bundle {
 
 /// Lowercase hex sha256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    to_hex(&Sha256::digest(bytes))
+}
+
+/// Lowercase hex of `bytes`.
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Bundle {
@@ -190,9 +195,10 @@ mod tests {
         let err = Bundle::from_bytes(&tampered).unwrap_err();
         assert!(err.to_string().contains("'catalog.txt' fails its sha256"), "{err}");
 
-        let versioned = String::from_utf8_lossy(&bytes)
-            .replace("\"format_version\":1", "\"format_version\":9")
-            .into_bytes();
+        let needle = b"\"format_version\":1";
+        let at = bytes.windows(needle.len()).position(|w| w == needle).unwrap();
+        let mut versioned = bytes.clone();
+        versioned[at + needle.len() - 1] = b'9';
         let err = Bundle::from_bytes(&versioned).unwrap_err();
         assert!(err.to_string().contains("format version 9"), "{err}");
 

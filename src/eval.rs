@@ -152,11 +152,7 @@ impl Metrics {
 /// The target's 0-based position in the list `ranker` returns for `case`.
 pub fn target_position(ranker: &Ranker, data: &Dataset, case: &Case) -> Result<Option<usize>> {
     let history = &data.users[case.user].1[..case.history_len];
-    let events = data.events(&history[history.len().saturating_sub(ranker.max_events())..]);
-    let candidates = data.candidate_list(&case.candidates);
-    let ranked = ranker.rerank(&events, &candidates, &RerankOptions { server_order: case.server_order })?;
-    let target = &data.ids[case.target];
-    Ok(ranked.iter().position(|r| &r.id == target))
+    position_with_history(ranker, data, case, &history[history.len().saturating_sub(ranker.max_events())..])
 }
 
 /// Evaluate `cases`, calling `tick` after each.
@@ -194,4 +190,102 @@ mod tests {
         ids.sort_by(|a, b| id_order(a, b));
         assert_eq!(ids, vec!["9", "10", "100", "a", "b"]);
     }
+}
+
+/// Figures of the on-device learning protocol (see [`evaluate_learning`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct LearningMetrics {
+    /// Shipped head, only the last `k` events as session.
+    pub frozen_k: Metrics,
+    /// Personal head learned on the earlier visits, last `k` events as session.
+    pub learned_k: Metrics,
+    /// Shipped head with the whole history (what a design that keeps raw history would see).
+    pub frozen_full: Metrics,
+    /// Users whose NDCG@10 dropped with learning.
+    pub worse: usize,
+    /// Users whose NDCG@10 rose with learning.
+    pub better: usize,
+    /// Lessons (taken items) learned from, over all users.
+    pub lessons: usize,
+}
+
+/// On-device learning, offline: for each case, the history without its last `k` events is
+/// played as earlier visits of `k` events each (at most `max_visits`, the newest): at each
+/// event the shopper is shown a slate (the true next item, the stand-in server's top 9 for
+/// the visit so far, 10 random catalog items, mixed by a seeded shuffle) and clicks the true
+/// item, with learning on; the visit's events are then dropped. The target is finally ranked
+/// with only the last `k` events as session. The published server lists are never used in
+/// the slates, so the test candidates are not pushed down by having been shown.
+pub fn evaluate_learning(
+    personalizer: &mut crate::Personalizer,
+    data: &Dataset,
+    cases: &[Case],
+    k: usize,
+    max_visits: usize,
+    mut tick: impl FnMut(),
+) -> Result<LearningMetrics> {
+    use rand::seq::SliceRandom;
+    use rand::{Rng, SeedableRng};
+
+    let server = crate::train::TransitionServer::fit(data);
+    let (mut frozen_k, mut learned_k, mut frozen_full) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut worse, mut better, mut lessons) = (0, 0, 0);
+    let ndcg = |p: Option<usize>| Metrics::from_positions(&[p]).ndcg10();
+    for case in cases {
+        let history = &data.users[case.user].1[..case.history_len];
+        let cut = history.len().saturating_sub(k);
+        let (earlier, recent) = history.split_at(cut);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(case.user as u64);
+        personalizer.forget()?;
+        let visits: Vec<&[usize]> = earlier.chunks(k.max(1)).collect();
+        for visit in &visits[visits.len().saturating_sub(max_visits)..] {
+            personalizer.clear_session();
+            for (j, &item) in visit.iter().enumerate() {
+                let context = &visit[..j];
+                let mut slate: Vec<usize> = vec![item];
+                slate.extend(server.retrieve(context, 10).into_iter().filter(|&c| c != item).take(9));
+                while slate.len() < 20 {
+                    let c = rng.random_range(0..data.ids.len());
+                    if !slate.contains(&c) {
+                        slate.push(c);
+                    }
+                }
+                slate.shuffle(&mut rng);
+                personalizer.rerank(&data.candidate_list(&slate), &RerankOptions::default())?;
+                let mut click = data.events(&[item]).remove(0);
+                click.kind = crate::input::EventKind::Click;
+                click.ts = j as f64;
+                lessons += usize::from(!context.is_empty());
+                personalizer.observe(click)?;
+            }
+        }
+        personalizer.clear_session();
+        let learned = position_with_history(personalizer.ranker(), data, case, recent)?;
+        personalizer.forget()?;
+        let frozen = position_with_history(personalizer.ranker(), data, case, recent)?;
+        let full = target_position(personalizer.ranker(), data, case)?;
+        match ndcg(learned).total_cmp(&ndcg(frozen)) {
+            std::cmp::Ordering::Less => worse += 1,
+            std::cmp::Ordering::Greater => better += 1,
+            std::cmp::Ordering::Equal => {}
+        }
+        learned_k.push(learned);
+        frozen_k.push(frozen);
+        frozen_full.push(full);
+        tick();
+    }
+    Ok(LearningMetrics {
+        frozen_k: Metrics::from_positions(&frozen_k),
+        learned_k: Metrics::from_positions(&learned_k),
+        frozen_full: Metrics::from_positions(&frozen_full),
+        worse,
+        better,
+        lessons,
+    })
+}
+
+fn position_with_history(ranker: &Ranker, data: &Dataset, case: &Case, history: &[usize]) -> Result<Option<usize>> {
+    let events = data.events(history);
+    let ranked = ranker.rerank(&events, &data.candidate_list(&case.candidates), &RerankOptions { server_order: case.server_order })?;
+    Ok(ranked.iter().position(|r| r.id == data.ids[case.target]))
 }

@@ -1,12 +1,15 @@
-//! pocketrank: on-device session re-ranking with a small transformer.
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
 pub mod bundle;
 pub mod error;
 pub mod input;
+pub mod learn;
 pub mod model;
 pub mod personalizer;
+pub mod private;
 pub mod rank;
+pub mod state;
 pub mod text;
 
 pub use bundle::Bundle;

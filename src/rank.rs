@@ -3,13 +3,15 @@
 
 use std::collections::HashMap;
 
-use burn::module::Module;
+use burn::module::{Module, Param};
+use sha2::Digest;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bool, Bytes, Device, Int, Tensor, TensorData};
 
 use crate::bundle::Bundle;
 use crate::error::{Error, Result};
 use crate::input::{Candidate, Event, Ranked, RerankOptions};
+use crate::learn::{HeadParams, Slate};
 use crate::model::{Model, ModelConfig};
 use crate::text::{TitleTokenizer, TokenBatch};
 
@@ -21,6 +23,22 @@ pub struct Ranker {
     /// Catalog item id → ID-embedding row (rows start at 1; 0 is "unknown").
     catalog: HashMap<String, usize>,
     device: Device,
+    /// sha256 of the weights: personal state and private updates are tied to it.
+    fingerprint: [u8; 32],
+}
+
+/// What the encoders make of one call's inputs.
+struct Encoded {
+    /// `[1, d]` state after the newest event; `None` for an empty session.
+    session: Option<Tensor<2>>,
+    /// `[n, d]` candidate vectors.
+    candidates: Tensor<2>,
+    /// `[n, 2]` server features: −ln(rank) (0 without server order), server score.
+    server: Tensor<2>,
+}
+
+fn read_floats<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>> {
+    tensor.into_data().try_to_vec::<f32>().map_err(|e| Error::model(format!("reading a tensor: {e:?}")))
 }
 
 /// The inputs of one item to the item encoder.
@@ -59,17 +77,23 @@ impl Ranker {
             .try_load_record(record)
             .map_err(|e| Error::bundle(format!("weights.bpk does not fit the architecture: {e}")))?
             .valid();
-        Ok(Ranker { model, config, tokenizer, catalog, device })
+        let fingerprint = sha2::Sha256::digest(&bundle.weights).into();
+        Ok(Ranker { model, config, tokenizer, catalog, device, fingerprint })
     }
 
     /// Wrap a model in memory (training validates with the same code path it ships).
     pub fn from_parts(model: Model, config: ModelConfig, tokenizer: TitleTokenizer, catalog: HashMap<String, usize>, device: Device) -> Ranker {
-        Ranker { model: model.valid(), config, tokenizer, catalog, device }
+        Ranker { model: model.valid(), config, tokenizer, catalog, device, fingerprint: [0; 32] }
     }
 
     /// The architecture.
     pub fn config(&self) -> &ModelConfig {
         &self.config
+    }
+
+    /// sha256 of the weights this ranker was loaded from (zeros for an in-memory model).
+    pub fn fingerprint(&self) -> &[u8; 32] {
+        &self.fingerprint
     }
 
     /// The model (read-only).
@@ -92,27 +116,83 @@ impl Ranker {
     /// An empty session leaves only the server term, so the server's order is kept. Equal
     /// scores keep the server's order too.
     pub fn rerank(&self, events: &[Event], candidates: &[Candidate], options: &RerankOptions) -> Result<Vec<Ranked>> {
-        let scores = self.score(events, candidates, options)?;
-        let mut order: Vec<usize> = (0..candidates.len()).collect();
-        // Stable sort: ties stay in server order.
-        order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
-        Ok(order
-            .into_iter()
-            .enumerate()
-            .map(|(position, index)| Ranked {
-                id: candidates[index].id.clone(),
-                score: scores[index],
-                rank: position + 1,
-                server_rank: index + 1,
-            })
-            .collect())
+        Ok(ranking(candidates, &self.score(events, candidates, options)?))
     }
+}
 
+/// Candidates ordered by score, best first; ties keep the server's order.
+pub fn ranking(candidates: &[Candidate], scores: &[f32]) -> Vec<Ranked> {
+    let mut order: Vec<usize> = (0..candidates.len().min(scores.len())).collect();
+    // Stable sort: ties stay in server order.
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    order
+        .into_iter()
+        .enumerate()
+        .map(|(position, index)| Ranked { id: candidates[index].id.clone(), score: scores[index], rank: position + 1, server_rank: index + 1 })
+        .collect()
+}
+
+impl Ranker {
     /// Scores of `candidates`, in their given order.
     pub fn score(&self, events: &[Event], candidates: &[Candidate], options: &RerankOptions) -> Result<Vec<f32>> {
+        match self.encode(events, candidates, options)? {
+            None => Ok(Vec::new()),
+            Some(encoded) => read_floats(self.head_scores(&encoded)),
+        }
+    }
+
+    /// Scores, plus what learning needs to remember about this slate.
+    pub fn score_slate(&self, events: &[Event], candidates: &[Candidate], options: &RerankOptions) -> Result<(Vec<f32>, Option<Slate>)> {
+        let Some(encoded) = self.encode(events, candidates, options)? else { return Ok((Vec::new(), None)) };
+        let scores = read_floats(self.head_scores(&encoded))?;
+        let d = self.config.item.d_model;
+        let slate = match &encoded.session {
+            // An empty session scores by the server alone; there is nothing to learn from.
+            None => None,
+            Some(session) => Some(Slate {
+                ids: candidates.iter().map(|c| c.id.clone()).collect(),
+                vectors: read_floats(encoded.candidates.clone())?,
+                server: read_floats(encoded.server.clone())?,
+                session: read_floats(session.clone().reshape([d]))?,
+            }),
+        };
+        Ok((scores, slate))
+    }
+
+    /// The head's current parameters.
+    pub fn head_params(&self) -> Result<HeadParams> {
+        let head = &self.model.head;
+        let bias = match &head.query.bias {
+            Some(b) => read_floats(b.val())?,
+            None => vec![0.0; self.config.item.d_model],
+        };
+        let server = read_floats(head.server.val())?;
+        Ok(HeadParams {
+            d: self.config.item.d_model,
+            weight: read_floats(head.query.weight.val())?,
+            bias,
+            server: [server.first().copied().unwrap_or(0.0), server.get(1).copied().unwrap_or(0.0)],
+        })
+    }
+
+    /// Replace the head's parameters (a personal head, or the shipped one back).
+    pub fn set_head(&mut self, params: &HeadParams) -> Result<()> {
+        let d = self.config.item.d_model;
+        if params.d != d || params.weight.len() != d * d || params.bias.len() != d {
+            return Err(Error::invalid("head", format!("parameters for width {} do not fit this model (width {d})", params.d)));
+        }
+        let head = &mut self.model.head;
+        head.query.weight = Param::from_data(TensorData::new(params.weight.clone(), [d, d]), &self.device);
+        head.query.bias = Some(Param::from_data(TensorData::new(params.bias.clone(), [d]), &self.device));
+        head.server = Param::from_data(TensorData::new(params.server.to_vec(), [2]), &self.device);
+        Ok(())
+    }
+
+    /// Encoders' output for one call; `None` when there are no candidates.
+    fn encode(&self, events: &[Event], candidates: &[Candidate], options: &RerankOptions) -> Result<Option<Encoded>> {
         let n = candidates.len();
         if n == 0 {
-            return Ok(Vec::new());
+            return Ok(None);
         }
         let window = self.max_events();
         let events = &events[events.len().saturating_sub(window)..];
@@ -124,8 +204,6 @@ impl Ranker {
         let vectors = self.encode_items(&items)?; // [e + n, d]
         let d = self.config.item.d_model;
         let e = events.len();
-        let candidate_vectors = vectors.clone().slice([e..e + n, 0..d]); // [n, d]
-
         let server: Vec<f32> = candidates
             .iter()
             .enumerate()
@@ -134,20 +212,22 @@ impl Ranker {
                 [log_rank, c.server_score.unwrap_or(0.0) as f32]
             })
             .collect();
-        let server = Tensor::<2>::from_data(TensorData::new(server, [n, 2]), &self.device);
+        let session = if e == 0 { None } else { Some(self.session_state(vectors.clone().slice([0..e, 0..d]), events)?) };
+        Ok(Some(Encoded {
+            session,
+            candidates: vectors.slice([e..e + n, 0..d]),
+            server: Tensor::<2>::from_data(TensorData::new(server, [n, 2]), &self.device),
+        }))
+    }
 
+    /// `[n]` scores: fit + trust, or trust alone when nothing is known about the shopper.
+    fn head_scores(&self, encoded: &Encoded) -> Tensor<1> {
         let head = &self.model.head;
-        let scores = if e == 0 {
-            // Nothing known about the shopper: no fit term, the server decides.
-            head.trust(server)
-        } else {
-            let session = self.session_state(vectors.slice([0..e, 0..d]), events)?;
-            head.fit(session, candidate_vectors) + head.trust(server)
-        };
-        scores
-            .into_data()
-            .try_to_vec::<f32>()
-            .map_err(|e| Error::model(format!("reading scores: {e:?}")))
+        let trust = head.trust(encoded.server.clone());
+        match &encoded.session {
+            None => trust,
+            Some(session) => head.fit(session.clone(), encoded.candidates.clone()) + trust,
+        }
     }
 
     fn row(&self, id: &str) -> usize {

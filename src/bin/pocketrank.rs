@@ -65,6 +65,16 @@ enum Command {
         /// Print one JSON object on the last line.
         #[arg(long)]
         json: bool,
+        /// On-device learning protocol: play all but the last K events as earlier visits with
+        /// learning on, then rank with the last K events only (see `eval::evaluate_learning`).
+        #[arg(long)]
+        learn_k: Option<usize>,
+        /// Earlier visits played per user (the newest), with --learn-k.
+        #[arg(long, default_value_t = 6)]
+        learn_visits: usize,
+        /// Learning settings as JSON (LearningOptions), with --learn-k.
+        #[arg(long)]
+        learning: Option<String>,
     },
     /// Re-rank a request file ({"events": [...], "candidates": [...], "options": {...}}), or
     /// the first test sessions of a data set with their server candidates.
@@ -87,6 +97,19 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Average private updates (JSON lines, as `exportPrivateUpdate` returns them) into the
+    /// head of a new model directory.
+    Aggregate {
+        /// The model the updates were made on (directory or bundle file).
+        #[arg(long)]
+        model: PathBuf,
+        /// A file of updates, one JSON object a line.
+        #[arg(long)]
+        updates: PathBuf,
+        /// Output model directory (bundle + manifest).
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Write the golden parity corpus: real test sessions, their candidates, expected order and scores.
     Golden {
@@ -139,7 +162,7 @@ fn run(cli: Cli) -> Result<()> {
             let command = std::iter::once("pocketrank".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ");
             pocketrank_cli::write_model_dir(&data, &out, &config, &command)
         }
-        Command::Eval { model, data, protocol, split, users, json } => {
+        Command::Eval { model, data, protocol, split, users, json, learn_k, learn_visits, learning } => {
             let protocol = Protocol::parse(&protocol)?;
             let split = match split.as_str() {
                 "test" => Split::Test,
@@ -154,6 +177,33 @@ fn run(cli: Cli) -> Result<()> {
             }
             let started = Instant::now();
             let bar = progress(cases.len(), protocol.name());
+            if let Some(k) = learn_k {
+                let mut personalizer = pocketrank::Personalizer::new(ranker)?;
+                if let Some(text) = learning {
+                    let config = serde_json::from_str(&text).map_err(|e| Error::invalid("--learning", e))?;
+                    personalizer.set_learning(config)?;
+                }
+                let m = eval::evaluate_learning(&mut personalizer, &dataset, &cases, k, learn_visits, || bar.inc(1))?;
+                bar.finish_and_clear();
+                let seconds = started.elapsed().as_secs_f64();
+                let users = m.frozen_k.users.max(1) as f64;
+                let gain = m.learned_k.ndcg10() / m.frozen_k.ndcg10().max(1e-12) - 1.0;
+                let closed = (m.learned_k.ndcg10() - m.frozen_k.ndcg10()) / (m.frozen_full.ndcg10() - m.frozen_k.ndcg10());
+                println!("protocol {} ({} split) with on-device learning, k = {k}, {} users, {} lessons, {seconds:.1} s", protocol.name(), split_name(split), m.frozen_k.users, m.lessons);
+                println!("  NDCG@10 frozen, last {k} events   {:.4}", m.frozen_k.ndcg10());
+                println!("  NDCG@10 learned, last {k} events  {:.4}  ({:+.1} % relative; closes {:.0} % of the gap)", m.learned_k.ndcg10(), 100.0 * gain, 100.0 * closed);
+                println!("  NDCG@10 frozen, full history     {:.4}", m.frozen_full.ndcg10());
+                println!("  users worse {} ({:.1} %), better {} ({:.1} %)", m.worse, 100.0 * m.worse as f64 / users, m.better, 100.0 * m.better as f64 / users);
+                if json {
+                    println!("{}", serde_json::json!({
+                        "protocol": protocol.name(), "split": split_name(split), "users": m.frozen_k.users, "k": k,
+                        "learning": personalizer.learning(), "lessons": m.lessons, "seconds": seconds,
+                        "ndcg@10 frozen_k": m.frozen_k.ndcg10(), "ndcg@10 learned_k": m.learned_k.ndcg10(), "ndcg@10 frozen_full": m.frozen_full.ndcg10(),
+                        "relative_gain": gain, "gap_closed": closed, "users_worse": m.worse, "users_better": m.better,
+                    }));
+                }
+                return Ok(());
+            }
             let metrics = eval::evaluate(&ranker, &dataset, &cases, || bar.inc(1))?;
             bar.finish_and_clear();
             let seconds = started.elapsed().as_secs_f64();
@@ -179,6 +229,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Aggregate { model, updates, out } => pocketrank_cli::aggregate(&model, &updates, &out),
         Command::Golden { model, data, users, out } => {
             let ranker = load_ranker(&model)?;
             let model_path = if model.is_dir() { model.join(BUNDLE_FILE) } else { model };
@@ -300,6 +351,37 @@ mod pocketrank_cli {
         }
         std::fs::write(out, text + "\n").map_err(|e| io_error(out, e))?;
         eprintln!("wrote {} sessions to {}", sessions.len(), out.display());
+        Ok(())
+    }
+
+    /// Average updates into the shipped head and write a new bundle.
+    pub fn aggregate(model: &Path, updates_path: &Path, out: &Path) -> Result<()> {
+        use pocketrank::private::{PrivateUpdate, average};
+        let path = if model.is_dir() { model.join(BUNDLE_FILE) } else { model.to_path_buf() };
+        let bytes = std::fs::read(&path).map_err(|e| io_error(&path, e))?;
+        let mut bundle = Bundle::from_bytes(&bytes)?;
+        let mut ranker = Ranker::from_bundle(&bundle, Device::flex())?;
+        let text = std::fs::read_to_string(updates_path).map_err(|e| io_error(updates_path, e))?;
+        let updates = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| serde_json::from_str::<PrivateUpdate>(l).map_err(|e| Error::invalid(format!("{}:{}", updates_path.display(), i + 1), e)))
+            .collect::<Result<Vec<_>>>()?;
+        let mean = average(&updates, &pocketrank::bundle::to_hex(ranker.fingerprint()))?;
+        let mut head = ranker.head_params()?;
+        head.add_shareable(&mean)?;
+        ranker.set_head(&head)?;
+        bundle.weights = burn::module::Module::into_record(ranker.model().clone())
+            .into_bytes()
+            .map_err(|e| Error::model(format!("serialising weights: {e}")))?
+            .to_vec();
+        let new_bytes = bundle.to_bytes();
+        std::fs::create_dir_all(out).map_err(|e| io_error(out, e))?;
+        std::fs::write(out.join(BUNDLE_FILE), &new_bytes).map_err(|e| io_error(&out.join(BUNDLE_FILE), e))?;
+        let manifest = format!("{}  {BUNDLE_FILE}\n", sha256_hex(&new_bytes));
+        std::fs::write(out.join("MANIFEST.sha256"), manifest).map_err(|e| io_error(out, e))?;
+        eprintln!("averaged {} updates into {}", updates.len(), out.display());
         Ok(())
     }
 

@@ -1,0 +1,231 @@
+//! On-device learning: small, bounded updates of the scoring head from what the shopper was
+//! shown and what they took.
+//!
+//! Closed-form gradients, not autodiff: the head is `score_k = ⟨c_k, s·W + b⟩/√d + w·x_k`
+//! with frozen encoders, so its gradient is a few lines of arithmetic. That is smaller (no
+//! autodiff graph in the wasm module) and deterministic across native and wasm, since it is
+//! plain f32 arithmetic in a fixed order: the same events always give the same head.
+//!
+//! Loss for one slate (shown items k, taken items P):
+//! `L = −(1/|P|) Σ_{k∈P} log softmax(score)_k + (λ/2)·‖θ − θ₀‖²`, θ₀ the shipped head, so the
+//! personal head is pulled back towards what every shopper shares (no drift, no forgetting).
+//! Each step is `−η·∇L`, cut to norm `max_step`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Settings of on-device learning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct LearnConfig {
+    /// Learning on or off.
+    pub enabled: bool,
+    /// Step size η.
+    pub learning_rate: f32,
+    /// Gradient steps per update.
+    pub steps: usize,
+    /// Pull λ towards the shipped head.
+    pub l2: f32,
+    /// Largest norm of one step.
+    pub max_step: f32,
+    /// Update after every `every` taken items.
+    pub every: usize,
+}
+
+impl Default for LearnConfig {
+    fn default() -> Self {
+        LearnConfig { enabled: true, learning_rate: 0.05, steps: 3, l2: 0.1, max_step: 0.5, every: 1 }
+    }
+}
+
+impl LearnConfig {
+    /// Check bounds; `path` names the object in errors.
+    pub fn validate(&self, path: &str) -> Result<()> {
+        let check = |ok: bool, field: &str, problem: &str| if ok { Ok(()) } else { Err(Error::invalid(format!("{path}.{field}"), problem)) };
+        check(self.learning_rate.is_finite() && (0.0..=1.0).contains(&self.learning_rate), "learningRate", "must be in [0, 1]")?;
+        check((1..=20).contains(&self.steps), "steps", "must be in 1..=20")?;
+        check(self.l2.is_finite() && (0.0..=100.0).contains(&self.l2), "l2", "must be in [0, 100]")?;
+        check(self.max_step.is_finite() && self.max_step > 0.0 && self.max_step <= 10.0, "maxStep", "must be in (0, 10]")?;
+        check((1..=100).contains(&self.every), "every", "must be in 1..=100")
+    }
+}
+
+/// The head's parameters as plain numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeadParams {
+    /// Width.
+    pub d: usize,
+    /// Query weight `[d_in, d_out]`, row-major.
+    pub weight: Vec<f32>,
+    /// Query bias `[d]`.
+    pub bias: Vec<f32>,
+    /// Weights of −ln(server rank) and server score.
+    pub server: [f32; 2],
+}
+
+/// What a shown slate needs for learning, captured when it was scored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slate {
+    /// Candidate ids, in server order.
+    pub ids: Vec<String>,
+    /// `[n, d]` candidate vectors, row-major.
+    pub vectors: Vec<f32>,
+    /// `[n, 2]` server features (−ln rank, server score).
+    pub server: Vec<f32>,
+    /// `[d]` session state the slate was scored with.
+    pub session: Vec<f32>,
+}
+
+impl HeadParams {
+    /// All parameters in one flat list: weight, bias, server.
+    pub fn flat(&self) -> Vec<f32> {
+        self.weight.iter().chain(&self.bias).chain(&self.server).copied().collect()
+    }
+
+    /// The part a shopper may share in a private update: bias and server weights (d + 2
+    /// numbers). The bias is the session-independent offset of the query, where a preference
+    /// many shoppers share shows; the d×d weight is left out because the noise each release
+    /// needs grows with the square root of the numbers released.
+    pub fn shareable(&self) -> Vec<f32> {
+        self.bias.iter().chain(&self.server).copied().collect()
+    }
+
+    /// Add a change of the shareable part (as [`HeadParams::shareable`] lays it out).
+    pub fn add_shareable(&mut self, change: &[f32]) -> Result<()> {
+        if change.len() != self.d + 2 {
+            return Err(Error::invalid("update", format!("{} values, expected {}", change.len(), self.d + 2)));
+        }
+        self.bias.iter_mut().zip(change).for_each(|(b, c)| *b += c);
+        self.server[0] += change[self.d];
+        self.server[1] += change[self.d + 1];
+        Ok(())
+    }
+
+    /// Rebuild from [`HeadParams::flat`]; `None` if the length does not fit `d`.
+    pub fn from_flat(d: usize, flat: &[f32]) -> Option<HeadParams> {
+        if flat.len() != d * d + d + 2 {
+            return None;
+        }
+        let (weight, rest) = flat.split_at(d * d);
+        let (bias, server) = rest.split_at(d);
+        Some(HeadParams { d, weight: weight.to_vec(), bias: bias.to_vec(), server: [server[0], server[1]] })
+    }
+
+    /// Scores of a slate under these parameters (the head's formula, in f32).
+    pub fn scores(&self, slate: &Slate) -> Vec<f32> {
+        let d = self.d;
+        let query: Vec<f32> = (0..d)
+            .map(|j| self.bias[j] + (0..d).map(|i| slate.session[i] * self.weight[i * d + j]).sum::<f32>())
+            .collect();
+        let scale = (d as f32).sqrt();
+        slate
+            .vectors
+            .chunks_exact(d)
+            .zip(slate.server.chunks_exact(2))
+            .map(|(c, x)| c.iter().zip(&query).map(|(a, b)| a * b).sum::<f32>() / scale + self.server[0] * x[0] + self.server[1] * x[1])
+            .collect()
+    }
+
+    /// `config.steps` bounded gradient steps on one slate with `taken` (indices into it),
+    /// pulled towards `base`. Returns the updated parameters; `self` is untouched.
+    pub fn learn(&self, base: &HeadParams, slate: &Slate, taken: &[usize], config: &LearnConfig) -> HeadParams {
+        let mut params = self.clone();
+        let n = slate.ids.len();
+        if taken.is_empty() || n < 2 {
+            return params;
+        }
+        let d = self.d;
+        let scale = (d as f32).sqrt();
+        for _ in 0..config.steps {
+            let scores = params.scores(slate);
+            let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let exp: Vec<f32> = scores.iter().map(|s| (s - max).exp()).collect();
+            let total: f32 = exp.iter().sum();
+            // g_k = ∂L/∂score_k = p_k − y_k
+            let mut g: Vec<f32> = exp.iter().map(|e| e / total).collect();
+            for &k in taken {
+                g[k] -= 1.0 / taken.len() as f32;
+            }
+            let dq: Vec<f32> = (0..d).map(|j| (0..n).map(|k| g[k] * slate.vectors[k * d + j]).sum::<f32>() / scale).collect();
+            let mut grad = Vec::with_capacity(d * d + d + 2);
+            for i in 0..d {
+                grad.extend((0..d).map(|j| slate.session[i] * dq[j]));
+            }
+            grad.extend_from_slice(&dq);
+            grad.push((0..n).map(|k| g[k] * slate.server[2 * k]).sum());
+            grad.push((0..n).map(|k| g[k] * slate.server[2 * k + 1]).sum());
+            let current = params.flat();
+            let step: Vec<f32> = current
+                .iter()
+                .zip(base.flat())
+                .zip(&grad)
+                .map(|((p, p0), g)| -config.learning_rate * (g + config.l2 * (p - p0)))
+                .collect();
+            let norm = step.iter().map(|s| s * s).sum::<f32>().sqrt();
+            let cut = if norm > config.max_step { config.max_step / norm } else { 1.0 };
+            let next: Vec<f32> = current.iter().zip(&step).map(|(p, s)| p + s * cut).collect();
+            params = HeadParams::from_flat(d, &next).unwrap_or(params);
+        }
+        params
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slate() -> Slate {
+        // d = 2; three items along the axes; session state (1, 0).
+        Slate {
+            ids: vec!["a".into(), "b".into(), "c".into()],
+            vectors: vec![1.0, 0.0, 0.0, 1.0, -1.0, 0.0],
+            server: vec![0.0, 0.0, -(2f32).ln(), 0.0, -(3f32).ln(), 0.0],
+            session: vec![1.0, 0.0],
+        }
+    }
+
+    fn head() -> HeadParams {
+        HeadParams { d: 2, weight: vec![1.0, 0.0, 0.0, 1.0], bias: vec![0.0, 0.0], server: [0.0, 0.0] }
+    }
+
+    #[test]
+    fn scores_by_hand() {
+        // query = (1, 0); scores = c·q/√2.
+        let s = head().scores(&slate());
+        let r = 1.0 / 2f32.sqrt();
+        assert_eq!(s, vec![r, 0.0, -r]);
+    }
+
+    #[test]
+    fn taking_an_item_raises_its_score_and_is_deterministic() {
+        let config = LearnConfig::default();
+        let base = head();
+        let learned = base.learn(&base, &slate(), &[1], &config);
+        let before = base.scores(&slate());
+        let after = learned.scores(&slate());
+        assert!(after[1] - after[0] > before[1] - before[0], "{before:?} -> {after:?}");
+        assert_eq!(learned, base.learn(&base, &slate(), &[1], &config));
+    }
+
+    #[test]
+    fn steps_are_bounded_and_pulled_back() {
+        let config = LearnConfig { learning_rate: 1.0, max_step: 0.1, steps: 1, ..LearnConfig::default() };
+        let base = head();
+        let learned = base.learn(&base, &slate(), &[2], &config);
+        let moved: f32 = learned.flat().iter().zip(base.flat()).map(|(a, b)| (a - b) * (a - b)).sum::<f32>().sqrt();
+        assert!(moved <= 0.1 + 1e-6, "{moved}");
+        // With no taken items nothing changes; with only the pull, it moves back towards base.
+        assert_eq!(learned.learn(&base, &slate(), &[], &config), learned);
+        let far = HeadParams { bias: vec![5.0, 5.0], ..head() };
+        let pulled = far.learn(&base, &Slate { ids: vec!["a".into(), "b".into()], vectors: vec![0.0; 4], server: vec![0.0; 4], session: vec![0.0, 0.0] }, &[0], &LearnConfig { l2: 1.0, ..config });
+        assert!(pulled.bias[0] < 5.0);
+    }
+
+    #[test]
+    fn bounds_are_checked() {
+        let bad = LearnConfig { steps: 0, ..LearnConfig::default() };
+        assert_eq!(bad.validate("learning").unwrap_err().to_string(), "learning.steps: must be in 1..=20");
+        assert!(LearnConfig::default().validate("learning").is_ok());
+    }
+}

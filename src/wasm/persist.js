@@ -1,0 +1,116 @@
+// Storefront entry point: a Personalizer whose personal state (head + session) is kept in
+// this browser's IndexedDB and restored on the next visit. Nothing is sent anywhere.
+//
+//   import { openPersonalizer } from "pocketrank/persist";
+//   const p = await openPersonalizer(bundleBytes);          // persist: true by default
+//   p.observe(event); p.rerank(candidates); await p.flush(); await p.forget();
+import init, { Personalizer } from "./pocketrank.js";
+
+const STORE = "state";
+const KEY = "personal";
+
+function request(req) {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+async function openDb(name) {
+  const req = indexedDB.open(name, 1);
+  req.onupgradeneeded = () => req.result.createObjectStore(STORE);
+  return request(req);
+}
+
+async function withStore(db, mode, action) {
+  const tx = db.transaction(STORE, mode);
+  const result = await request(action(tx.objectStore(STORE)));
+  await new Promise((resolve, reject) => {
+    tx.oncomplete = resolve;
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error);
+  });
+  return result;
+}
+
+/** A Personalizer plus automatic IndexedDB persistence (opt out with `persist: false`). */
+export class PersistentPersonalizer {
+  constructor(personalizer, db, restore) {
+    this.personalizer = personalizer;
+    this.db = db;
+    /** What happened to the saved state at start: `{restored, reason?}`. */
+    this.restore = restore;
+    this.saving = Promise.resolve();
+  }
+
+  get backend() {
+    return this.personalizer.backend;
+  }
+
+  observe(event) {
+    this.personalizer.observe(event);
+    this.#save();
+  }
+
+  rerank(candidates, options) {
+    return this.personalizer.rerank(candidates, options);
+  }
+
+  session() {
+    return this.personalizer.session();
+  }
+
+  setLearning(options) {
+    this.personalizer.setLearning(options);
+  }
+
+  exportPrivateUpdate(privacy) {
+    return this.personalizer.exportPrivateUpdate(privacy);
+  }
+
+  /** Resolves once every change so far is stored. */
+  flush() {
+    return this.saving;
+  }
+
+  /** Back to the shipped model with no session, and nothing left in IndexedDB. */
+  async forget() {
+    this.personalizer.forget();
+    await this.saving;
+    if (this.db) await withStore(this.db, "readwrite", (s) => s.delete(KEY));
+  }
+
+  #save() {
+    if (!this.db) return;
+    const bytes = this.personalizer.exportState();
+    // Chained so writes land in order; a failed write is reported, not thrown into the page.
+    this.saving = this.saving
+      .then(() => withStore(this.db, "readwrite", (s) => s.put(bytes, KEY)))
+      .catch((e) => console.warn("pocketrank: could not save personal state:", e));
+  }
+}
+
+/**
+ * Load the model and restore this shopper's state.
+ * options: everything `Personalizer.create` takes, plus `persist` (default true),
+ * `dbName` (default "pocketrank") and `wasm` (what `init` takes; default: next to this file).
+ */
+export async function openPersonalizer(bundle, options = {}) {
+  const { persist = true, dbName = "pocketrank", wasm, ...createOptions } = options;
+  await init(wasm === undefined ? undefined : { module_or_path: wasm });
+  const personalizer = await Personalizer.create(bundle, createOptions);
+  if (!persist) return new PersistentPersonalizer(personalizer, null, { restored: false, reason: "persistence is off" });
+  const db = await openDb(dbName);
+  const saved = await withStore(db, "readonly", (s) => s.get(KEY));
+  let restore = { restored: false, reason: "nothing saved yet" };
+  if (saved !== undefined) {
+    try {
+      restore = personalizer.importState(saved);
+    } catch (e) {
+      // Corrupted state: the personalizer has already started clean; drop the bad bytes.
+      restore = { restored: false, reason: e.message };
+    }
+    if (!restore.restored) await withStore(db, "readwrite", (s) => s.delete(KEY));
+  }
+  return new PersistentPersonalizer(personalizer, db, restore);
+}

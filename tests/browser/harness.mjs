@@ -1,0 +1,38 @@
+// Real-browser test harness: a static server for the repository on 127.0.0.1 and Debian's
+// chromium driven by playwright-core (browsers cannot be downloaded here).
+import { createServer } from "node:http";
+import { readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { chromium } from "playwright-core";
+import { root } from "../node/helpers.mjs";
+
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
+
+/** Serve the repository read-only; returns { url, close }. */
+export async function serve() {
+  const server = createServer(async (req, res) => {
+    const file = path.join(root, decodeURIComponent(new URL(req.url, "http://x").pathname));
+    if (!file.startsWith(root) || !existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { "content-type": TYPES[path.extname(file)] ?? "application/octet-stream" }).end(body);
+    } catch {
+      res.writeHead(500).end();
+    }
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
+}
+
+export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+/** Headless chromium with a fresh profile; `webgpu` adds the software WebGPU adapter. */
+export async function launch({ webgpu = false } = {}) {
+  const args = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"];
+  if (webgpu) args.push("--enable-unsafe-webgpu");
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args });
+}

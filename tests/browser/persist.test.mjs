@@ -1,0 +1,127 @@
+// Issue 5 in a real browser: the personal state survives a reload through IndexedDB,
+// forget() leaves nothing behind, corrupted state is survived, and no request leaves the
+// page except its own asset loads.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { serve, launch } from "./harness.mjs";
+
+let server, browser;
+before(async () => {
+  server = await serve();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const SLATE = [
+  { id: "0", title: "Fire Emblem: The Sacred Stones" },
+  { id: "1", title: "GBA 6-Pak Care Case - Game Boy Advance" },
+  { id: "2", title: "Super Mario Advance" },
+  { id: "3", title: "Metroid Fusion" },
+  { id: "4", title: "Pokemon Ruby" },
+];
+
+async function freshPage(context, requests) {
+  const page = await context.newPage();
+  page.on("request", (r) => requests.push(r.url()));
+  await page.goto(`${server.url}/tests/browser/persist.html`);
+  await page.waitForFunction(() => window.ready === true);
+  return page;
+}
+
+test("state round-trips across a reload, forget() empties IndexedDB, nothing leaves the page", async () => {
+  const context = await browser.newContext();
+  const requests = [];
+  let page = await freshPage(context, requests);
+  const first = await page.evaluate(() => window.open());
+  assert.deepEqual(first, { restored: false, reason: "nothing saved yet" });
+  const before = await page.evaluate(async (slate) => {
+    const p = window.p;
+    p.observe({ itemId: "10", type: "view", ts: 1, title: "The Legend of Zelda: The Minish Cap" });
+    p.rerank(slate);
+    p.observe({ itemId: "3", type: "click", ts: 2, title: "Metroid Fusion" }); // learns
+    p.rerank(slate);
+    p.observe({ itemId: "4", type: "cart", ts: 3, title: "Pokemon Ruby" }); // learns again
+    await p.flush();
+    return { ranking: p.rerank(slate), session: p.session().length };
+  }, SLATE);
+  assert.equal(before.session, 3);
+
+  await page.reload();
+  await page.waitForFunction(() => window.ready === true);
+  const restored = await page.evaluate(() => window.open());
+  assert.deepEqual(restored, { restored: true });
+  const after = await page.evaluate((slate) => ({ ranking: window.p.rerank(slate), session: window.p.session().length }), SLATE);
+  assert.equal(after.session, 3);
+  assert.deepEqual(after.ranking, before.ranking, "same head and session after the reload give the same ranking");
+
+  // The learned head differs from the shipped one: a fresh, non-persistent personalizer ranks differently.
+  const shipped = await page.evaluate(async (slate) => {
+    const bytes = new Uint8Array(await (await fetch("/models/games/model.bundle")).arrayBuffer());
+    const { openPersonalizer } = await import("/pkg/persist.js");
+    const q = await openPersonalizer(bytes, { persist: false });
+    for (const e of window.p.session()) q.personalizer.observe({ ...e, type: "view" });
+    return q.rerank(slate);
+  }, SLATE);
+  assert.notDeepEqual(shipped.map((r) => r.score), after.ranking.map((r) => r.score), "learning changed the scores");
+
+  await page.evaluate(() => window.p.forget());
+  const left = await page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const req = indexedDB.open("pocketrank");
+        req.onsuccess = () => {
+          const all = req.result.transaction("state").objectStore("state").getAllKeys();
+          all.onsuccess = () => resolve(all.result);
+          all.onerror = () => reject(all.error);
+        };
+        req.onerror = () => reject(req.error);
+      }),
+  );
+  assert.deepEqual(left, [], "forget() leaves nothing in IndexedDB");
+
+  const allowed = new Set(["/tests/browser/persist.html", "/pkg/persist.js", "/pkg/pocketrank.js", "/pkg/pocketrank_bg.wasm", "/models/games/model.bundle"]);
+  for (const url of requests) {
+    const u = new URL(url);
+    assert.equal(u.origin, server.url, `request to another origin: ${url}`);
+    assert.ok(allowed.has(u.pathname), `unexpected request: ${url}`);
+  }
+  await context.close();
+});
+
+test("corrupted state is survived: clear reason, clean start, bad bytes removed", async () => {
+  const context = await browser.newContext();
+  const page = await freshPage(context, []);
+  await page.evaluate(() => window.open());
+  await page.evaluate(async () => {
+    window.p.observe({ itemId: "3", type: "view", ts: 1 });
+    await window.p.flush();
+    // Flip one byte of the stored state.
+    await new Promise((resolve, reject) => {
+      const req = indexedDB.open("pocketrank");
+      req.onsuccess = () => {
+        const store = req.result.transaction("state", "readwrite").objectStore("state");
+        const get = store.get("personal");
+        get.onsuccess = () => {
+          const bytes = new Uint8Array(get.result);
+          bytes[20] ^= 0xff;
+          const put = store.put(bytes, "personal");
+          put.onsuccess = resolve;
+          put.onerror = () => reject(put.error);
+        };
+      };
+      req.onerror = () => reject(req.error);
+    });
+  });
+  await page.reload();
+  await page.waitForFunction(() => window.ready === true);
+  const restore = await page.evaluate(() => window.open());
+  assert.equal(restore.restored, false);
+  assert.match(restore.reason, /personal state rejected: checksum mismatch/);
+  const works = await page.evaluate((slate) => window.p.rerank(slate).length, SLATE);
+  assert.equal(works, SLATE.length);
+  assert.equal(await page.evaluate(() => window.p.session().length), 0);
+  await context.close();
+});

@@ -1,0 +1,90 @@
+//! The command line, as a user runs it: eval's JSON line, rerank of a request file, and the
+//! aggregation of private updates into a new shipped head.
+
+mod common;
+
+use std::process::Command;
+
+use pocketrank::bundle::to_hex;
+use pocketrank::{Bundle, Ranker};
+use serde_json::{Value, json};
+
+fn pocketrank(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pocketrank")).args(args).current_dir(common::root()).output().expect("runs");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn eval_prints_one_json_object_last() {
+    let (ok, stdout, stderr) = pocketrank(&["eval", "--model", "models/games", "--data", "../shared/data/games", "--protocol", "server-rerank", "--users", "300", "--json"]);
+    assert!(ok, "{stderr}");
+    let last: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["protocol"], "server-rerank");
+    assert_eq!(last["users"], 300);
+    for key in ["hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20"] {
+        let x = last[key].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&x), "{key} = {x}");
+    }
+    assert!(last["hr@20"].as_f64() >= last["hr@10"].as_f64());
+}
+
+#[test]
+fn bad_protocol_is_a_clear_error() {
+    let (ok, _, stderr) = pocketrank(&["eval", "--model", "models/games", "--data", "../shared/data/games", "--protocol", "top-5"]);
+    assert!(!ok);
+    assert!(stderr.contains("--protocol: unknown protocol \"top-5\""), "{stderr}");
+}
+
+#[test]
+fn rerank_reads_a_request_and_names_bad_fields() {
+    let dir = std::env::temp_dir().join(format!("pocketrank-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.json");
+    std::fs::write(&good, json!({
+        "events": [{"itemId": "0", "type": "view", "ts": 1, "title": "Fire Emblem: The Sacred Stones"}],
+        "candidates": [{"id": "1", "title": "GBA 6-Pak Care Case"}, {"id": "2", "title": "Super Mario Advance"}],
+    }).to_string()).unwrap();
+    let (ok, stdout, stderr) = pocketrank(&["rerank", "--model", "models/games", "--request", good.to_str().unwrap(), "--json"]);
+    assert!(ok, "{stderr}");
+    let v: Value = serde_json::from_str(stdout.trim()).unwrap();
+    let ids: Vec<&str> = v["ranking"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 2);
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, json!({"candidates": [{"id": "1"}]}).to_string()).unwrap();
+    let (ok, _, stderr) = pocketrank(&["rerank", "--model", "models/games", "--request", bad.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains("candidates[0].title: missing"), "{stderr}");
+}
+
+#[test]
+fn aggregate_moves_the_shipped_head_by_the_mean_update() {
+    let shipped = common::shipped_ranker();
+    let head = shipped.head_params().unwrap();
+    let d = head.d;
+    let model = to_hex(shipped.fingerprint());
+    let dir = std::env::temp_dir().join(format!("pocketrank-agg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let privacy = json!({"clip": 1.0, "epsilon": 0.5, "delta": 1e-5});
+    let lines: Vec<String> = [0.1f32, 0.3]
+        .iter()
+        .map(|x| json!({"mechanism": "gaussian", "model": model, "privacy": privacy, "values": vec![*x; d + 2]}).to_string())
+        .collect();
+    let updates = dir.join("updates.jsonl");
+    std::fs::write(&updates, lines.join("\n")).unwrap();
+    let out = dir.join("aggregated");
+    let (ok, _, stderr) = pocketrank(&["aggregate", "--model", "models/games", "--updates", updates.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let bytes = std::fs::read(out.join("model.bundle")).unwrap();
+    let new = Ranker::from_bundle(&Bundle::from_bytes(&bytes).unwrap(), burn::tensor::Device::flex()).unwrap().head_params().unwrap();
+    for (a, b) in new.bias.iter().zip(&head.bias) {
+        assert!((a - b - 0.2).abs() < 1e-5, "{a} vs {b}");
+    }
+    assert!((new.server[0] - head.server[0] - 0.2).abs() < 1e-5);
+    assert_eq!(new.weight, head.weight, "the unshared weight is untouched");
+
+    let wrong = dir.join("wrong.jsonl");
+    std::fs::write(&wrong, json!({"mechanism": "gaussian", "model": "abc", "privacy": privacy, "values": vec![0.0; d + 2]}).to_string()).unwrap();
+    let (ok, _, stderr) = pocketrank(&["aggregate", "--model", "models/games", "--updates", wrong.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains("updates[0].model: made for another model"), "{stderr}");
+}
