@@ -17,7 +17,7 @@ node_modules/.bin/wasm-opt -Oz --enable-simd --enable-bulk-memory --enable-nontr
   --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
   pkg/pocketrank_bg.wasm -o pkg/pocketrank_bg.wasm
 
-cp src/wasm/persist.js pkg/persist.js
+cp src/wasm/persist.js src/wasm/persist.d.ts pkg/
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 cat > pkg/package.json <<JSON
 {
@@ -31,10 +31,10 @@ cat > pkg/package.json <<JSON
   "types": "pocketrank.d.ts",
   "exports": {
     ".": { "types": "./pocketrank.d.ts", "default": "./pocketrank.js" },
-    "./persist": "./persist.js",
+    "./persist": { "types": "./persist.d.ts", "default": "./persist.js" },
     "./pocketrank_bg.wasm": "./pocketrank_bg.wasm"
   },
-  "files": ["pocketrank.js", "pocketrank.d.ts", "pocketrank_bg.wasm", "pocketrank_bg.wasm.d.ts", "persist.js"],
+  "files": ["pocketrank.js", "pocketrank.d.ts", "pocketrank_bg.wasm", "pocketrank_bg.wasm.d.ts", "persist.js", "persist.d.ts"],
   "sideEffects": false
 }
 JSON

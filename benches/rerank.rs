@@ -1,11 +1,13 @@
 //! Native re-rank latency of the shipped model: 100 server candidates, sessions of 1, 10 and
-//! 50 events, real Games titles. Group `flex/rerank` (backend/stage).
+//! 50 events, real Games titles (group `flex/rerank`, backend/stage); and one on-device
+//! learning step (group `cpu/learn`: plain f32 arithmetic, no backend).
 
 use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use pocketrank::data::Dataset;
+use pocketrank::learn::LearnConfig;
 use pocketrank::{Bundle, Ranker, RerankOptions};
 
 fn rerank(c: &mut Criterion) {
@@ -26,6 +28,16 @@ fn rerank(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // One on-device learning step: the closed-form update on a 100-item slate.
+    let session = data.events(&history[history.len() - 50..]);
+    let (_, slate) = ranker.score_slate(&session, &candidates, &options).expect("scores");
+    let slate = slate.expect("a non-empty session gives a slate");
+    let head = ranker.head_params().expect("head");
+    let config = LearnConfig::default();
+    c.benchmark_group("cpu/learn").bench_function(BenchmarkId::from_parameter("click-100cand"), |b| {
+        b.iter(|| black_box(head.learn(&head, black_box(&slate), &[3], &config)))
+    });
 }
 
 criterion_group!(benches, rerank);

@@ -8,6 +8,7 @@ use tokenizers::Tokenizer;
 use crate::error::{Error, Result};
 
 /// A tokenizer that cuts every title to a fixed number of tokens.
+#[derive(Clone)]
 pub struct TitleTokenizer {
     inner: Tokenizer,
     max_tokens: usize,

@@ -427,7 +427,7 @@ mod pocketrank_cli {
         s.push_str(&format!("- **Command**: `{command}`\n"));
         s.push_str(&format!("- **Data**: `{}` — Amazon Reviews 2018 Video Games as processed by LLMRank; leave-one-out split (training = each sequence without its last two items; validation target = second-last; test target = last, never seen in training).\n", data_dir.display()));
         s.push_str(&format!(
-            "- **Architecture**: item vector = LayerNorm(ID embedding + mean WordPiece title-token embedding), d = {}; causal transformer over the last {} events ({} blocks, {} heads, FF {}); head = ⟨W·state, item⟩ + w·(−ln server rank) + w'·server score.\n",
+            "- **Architecture**: item vector = LayerNorm(ID embedding + mean WordPiece title-token embedding), d = {}; causal transformer over the last {} events ({} blocks, {} heads, FF {}); head = ⟨W·state, item⟩/√d + w·(−ln server rank) + w'·server score.\n",
             c.item.d_model, c.session.max_events, c.session.n_layers, c.session.n_heads, c.session.d_ff
         ));
         s.push_str(&format!("- **Size**: {} parameters, bundle {} bytes (f32 weights + tokenizer of {} tokens + catalog of {} item ids).\n", r.parameters, bundle_bytes, c.item.vocab_size, c.item.n_items));

@@ -35,10 +35,11 @@ pub struct Model {
 }
 
 impl ModelConfig {
-    /// A model of `n_items` catalog items and a `vocab_size` tokenizer, default widths.
-    pub fn sized(n_items: usize, vocab_size: usize, d_model: usize) -> Self {
+    /// A model of `n_items` catalog items, a `vocab_size` tokenizer, width `d_model` and
+    /// `title_tokens` tokens per title; other sizes at their defaults.
+    pub fn sized(n_items: usize, vocab_size: usize, d_model: usize, title_tokens: usize) -> Self {
         ModelConfig::new(
-            ItemEncoderConfig::new(n_items, vocab_size).with_d_model(d_model),
+            ItemEncoderConfig::new(n_items, vocab_size).with_d_model(d_model).with_max_title_tokens(title_tokens),
             SessionEncoderConfig::new().with_d_model(d_model),
             HeadConfig::new().with_d_model(d_model),
         )

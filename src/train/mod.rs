@@ -42,6 +42,9 @@ pub struct TrainConfig {
     /// Largest tokenizer vocabulary.
     #[config(default = 4000)]
     pub vocab_size: usize,
+    /// Title tokens kept per item.
+    #[config(default = 16)]
+    pub title_tokens: usize,
     /// Passes over the training users.
     #[config(default = 8)]
     pub epochs: usize,
@@ -103,7 +106,7 @@ pub struct Trained {
 impl Trained {
     /// Ranker over this model.
     pub fn ranker(&self, device: &Device) -> Ranker {
-        Ranker::from_parts(self.model.clone(), self.config.clone(), TitleTokenizer::new(self.tokenizer.inner().clone(), self.config.item.max_title_tokens), catalog_rows(&self.catalog), device.clone())
+        Ranker::from_parts(self.model.clone(), self.config.clone(), self.tokenizer.clone(), catalog_rows(&self.catalog), device.clone())
     }
 
     /// The bundle bytes.
@@ -149,7 +152,7 @@ pub fn train(dir: &Path, config: &TrainConfig, device: &Device) -> crate::Result
     device.seed(config.seed);
     let mut rng = StdRng::seed_from_u64(config.seed);
 
-    let tokenizer = TitleTokenizer::new(train_wordpiece(&data.titles, config.vocab_size)?, 16);
+    let tokenizer = TitleTokenizer::new(train_wordpiece(&data.titles, config.vocab_size)?, config.title_tokens);
     eprintln!("tokenizer: {} tokens ({:.0} s)", tokenizer.vocab_size(), started.elapsed().as_secs_f64());
     let all_tokens: Vec<Vec<u32>> = data.titles.iter().map(|t| tokenizer.encode(t)).collect::<crate::Result<_>>()?;
 
@@ -166,7 +169,7 @@ pub fn train(dir: &Path, config: &TrainConfig, device: &Device) -> crate::Result
     }
     let trainable_items: Vec<usize> = (0..data.ids.len()).filter(|&i| row_of[i] != 0).collect();
     let interactions: Vec<usize> = (0..data.users.len()).flat_map(|u| data.training_part(u).iter().copied()).collect();
-    let model_config = ModelConfig::sized(catalog.len(), tokenizer.vocab_size(), config.d_model);
+    let model_config = ModelConfig::sized(catalog.len(), tokenizer.vocab_size(), config.d_model, config.title_tokens);
     let train_device = device.clone().autodiff();
     let mut model = model_config.init(&train_device);
     let parameters = model.num_params();
@@ -208,7 +211,7 @@ pub fn train(dir: &Path, config: &TrainConfig, device: &Device) -> crate::Result
         bar.finish_and_clear();
         let mean_loss = loss_sum / users.len().div_ceil(config.batch_size) as f64;
         let inference = model.valid();
-        let ranker = Ranker::from_parts(inference.clone(), model_config.clone(), TitleTokenizer::new(tokenizer.inner().clone(), 16), catalog_rows(&catalog), device.clone());
+        let ranker = Ranker::from_parts(inference.clone(), model_config.clone(), tokenizer.clone(), catalog_rows(&catalog), device.clone());
         let validation = eval::evaluate(&ranker, &data, &validation_cases, || {})?;
         eprintln!("epoch {epoch}: loss {mean_loss:.4}, validation NDCG@10 {:.4} (sampled-100, {} users)", validation.ndcg10(), validation.users);
         epochs.push((mean_loss, validation.ndcg10()));
@@ -226,7 +229,7 @@ pub fn train(dir: &Path, config: &TrainConfig, device: &Device) -> crate::Result
     model.session.type_embedding.weight = Param::from_tensor(purchase.expand([crate::model::EVENT_TYPES, d]));
 
     let calibration_users: Vec<usize> = validation_cases.iter().map(|c| c.user).collect();
-    let ranker = Ranker::from_parts(model.clone(), model_config.clone(), TitleTokenizer::new(tokenizer.inner().clone(), 16), catalog_rows(&catalog), device.clone());
+    let ranker = Ranker::from_parts(model.clone(), model_config.clone(), tokenizer.clone(), catalog_rows(&catalog), device.clone());
     let calibration = calibrate(&ranker, &data, &calibration_users)?;
     eprintln!(
         "server trust on validation (stand-in server, {} of {} users retrieved): weight {:.1}, NDCG@10 server {:.4} / model {:.4} / blend {:.4}",
@@ -307,7 +310,7 @@ fn make_batch(
     for &item in &negatives {
         push(Some(item), 0.0, rng);
     }
-    let tokens = TokenBatch::pack(titles.into_iter(), 16);
+    let tokens = TokenBatch::pack(titles.into_iter(), config.title_tokens);
     Batch {
         users: b,
         length: window,

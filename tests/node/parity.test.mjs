@@ -18,7 +18,8 @@ test("golden corpus: same order, scores within tolerance", async () => {
   let worst = 0;
   for (const session of corpus.sessions) {
     const { events, candidates, options } = sessionInputs(session, titleOf);
-    p.clearSession();
+    // A fresh shopper per session: shipped head, no session, no slate to learn from.
+    p.forget();
     for (const e of events) p.observe(e);
     const ranked = p.rerank(candidates, options);
     assert.deepEqual(ranked.map((r) => r.id), session.expected.map((e) => e.id), `order differs for user ${session.user}`);

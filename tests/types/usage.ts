@@ -1,0 +1,23 @@
+// Compiled with `tsc --noEmit --strict` by tests/node/types.test.mjs: the package's types
+// describe what a storefront writes. A wrong call below would fail the test.
+import init, { Personalizer, type RankedItem, type SessionEvent } from "../../pkg/pocketrank.js";
+import { openPersonalizer } from "../../pkg/persist.js";
+
+export async function storefront(bundle: Uint8Array): Promise<RankedItem[]> {
+  await init();
+  const p = await Personalizer.create(bundle, { backend: "auto" });
+  const event: SessionEvent = { itemId: 12, type: "cart", ts: Date.now(), title: "Mario Kart" };
+  p.observe(event);
+  p.setLearning({ learningRate: 0.1, every: 2 });
+  const ranked: RankedItem[] = p.rerank([{ id: "1", title: "Zelda", price: 59.99, serverScore: 0.3 }], { serverOrder: true });
+  const state: Uint8Array = p.exportState();
+  const restore = p.importState(state);
+  const restored: boolean = restore.restored;
+  const update = p.exportPrivateUpdate({ clip: 0.05, epsilon: 0.5, delta: 1e-5 });
+  const values: number[] = update.values;
+  const persistent = await openPersonalizer(bundle, { persist: true, dbName: "shop" });
+  persistent.observe({ itemId: "1", type: "view", ts: 1 });
+  await persistent.flush();
+  await persistent.forget();
+  return restored && values.length > 0 ? ranked : persistent.rerank([]);
+}
