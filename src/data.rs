@@ -91,7 +91,13 @@ impl Dataset {
     pub fn candidates(&self, dir: &Path, name: &str) -> Result<Vec<(usize, Vec<usize>)>> {
         let path = dir.join("candidates").join(format!("{name}.tsv"));
         let text = read(&path)?;
-        rows(&text)
+        // Candidate files have no header line (unlike items.tsv and sequences.tsv); a first
+        // line that names no known user is taken for one and skipped.
+        let first_is_header = text.lines().next().is_some_and(|l| !self.user_index.contains_key(l.split('\t').next().unwrap_or("").trim()));
+        text.lines()
+            .enumerate()
+            .skip(usize::from(first_is_header))
+            .filter(|(_, l)| !l.trim().is_empty())
             .map(|(line, row)| {
                 let (user, items) = row.split_once('\t').ok_or_else(|| data_error(&path, line, "expected user<TAB>items"))?;
                 let user = *self.user_index.get(user.trim()).ok_or_else(|| data_error(&path, line, format!("unknown user {user:?}")))?;
@@ -147,5 +153,29 @@ impl Dataset {
                 server_score: None,
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny(dir: &Path, candidates: &str) -> Dataset {
+        std::fs::create_dir_all(dir.join("candidates")).unwrap();
+        std::fs::write(dir.join("items.tsv"), "item_id\ttitle\na\tA\nb\tB\nc\tC\n").unwrap();
+        std::fs::write(dir.join("sequences.tsv"), "user_id\tseq\nu1\ta b c\nu2\tc b a\n").unwrap();
+        std::fs::write(dir.join("candidates/x.tsv"), candidates).unwrap();
+        Dataset::load(dir).unwrap()
+    }
+
+    #[test]
+    fn candidate_files_keep_their_first_line_and_tolerate_a_header() {
+        let dir = std::env::temp_dir().join(format!("pocketrank-data-{}", std::process::id()));
+        let data = tiny(&dir, "u1\tc a\nu2\tb\n");
+        assert_eq!(data.candidates(&dir, "x").unwrap(), vec![(0, vec![2, 0]), (1, vec![1])]);
+        let data = tiny(&dir, "user_id\tcandidates\nu2\tb\n");
+        assert_eq!(data.candidates(&dir, "x").unwrap(), vec![(1, vec![1])]);
+        assert_eq!(data.history(0, Split::Test), Some((&[0usize, 1][..], 2)));
+        assert_eq!(data.training_part(0), &[0]);
     }
 }

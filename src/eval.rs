@@ -211,9 +211,9 @@ pub struct LearningMetrics {
 
 /// On-device learning, offline: for each case, the history without its last `k` events is
 /// played as earlier visits of `k` events each (at most `max_visits`, the newest): at each
-/// event the shopper is shown a slate (the true next item, the stand-in server's top 9 for
-/// the visit so far, 10 random catalog items, mixed by a seeded shuffle) and clicks the true
-/// item, with learning on; the visit's events are then dropped. The target is finally ranked
+/// event the shopper is shown a slate in server order (the stand-in server's top 9 for the
+/// visit so far with the true next item at a seeded random place among them, then 10 random
+/// catalog items) and clicks the true item, with learning on; the visit's events are then dropped. The target is finally ranked
 /// with only the last `k` events as session. The published server lists are never used in
 /// the slates, so the test candidates are not pushed down by having been shown.
 pub fn evaluate_learning(
@@ -224,7 +224,6 @@ pub fn evaluate_learning(
     max_visits: usize,
     mut tick: impl FnMut(),
 ) -> Result<LearningMetrics> {
-    use rand::seq::SliceRandom;
     use rand::{Rng, SeedableRng};
 
     let server = crate::train::TransitionServer::fit(data);
@@ -242,15 +241,16 @@ pub fn evaluate_learning(
             personalizer.clear_session();
             for (j, &item) in visit.iter().enumerate() {
                 let context = &visit[..j];
-                let mut slate: Vec<usize> = vec![item];
-                slate.extend(server.retrieve(context, 10).into_iter().filter(|&c| c != item).take(9));
+                // Server order: the stand-in server's top 9 as retrieved with the true item at a
+                // random place among them, then 10 random items.
+                let mut slate: Vec<usize> = server.retrieve(context, 10).into_iter().filter(|&c| c != item).take(9).collect();
+                slate.insert(rng.random_range(0..=slate.len()), item);
                 while slate.len() < 20 {
                     let c = rng.random_range(0..data.ids.len());
                     if !slate.contains(&c) {
                         slate.push(c);
                     }
                 }
-                slate.shuffle(&mut rng);
                 personalizer.rerank(&data.candidate_list(&slate), &RerankOptions::default())?;
                 let mut click = data.events(&[item]).remove(0);
                 click.kind = crate::input::EventKind::Click;

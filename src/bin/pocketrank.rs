@@ -191,7 +191,8 @@ fn run(cli: Cli) -> Result<()> {
                 let closed = (m.learned_k.ndcg10() - m.frozen_k.ndcg10()) / (m.frozen_full.ndcg10() - m.frozen_k.ndcg10());
                 println!("protocol {} ({} split) with on-device learning, k = {k}, {} users, {} lessons, {seconds:.1} s", protocol.name(), split_name(split), m.frozen_k.users, m.lessons);
                 println!("  NDCG@10 frozen, last {k} events   {:.4}", m.frozen_k.ndcg10());
-                println!("  NDCG@10 learned, last {k} events  {:.4}  ({:+.1} % relative; closes {:.0} % of the gap)", m.learned_k.ndcg10(), 100.0 * gain, 100.0 * closed);
+                let gap = if m.frozen_full.ndcg10() > m.frozen_k.ndcg10() { format!("closes {:.0} % of the gap to the full history", 100.0 * closed) } else { "the full history is no better than the last k events".to_string() };
+                println!("  NDCG@10 learned, last {k} events  {:.4}  ({:+.1} % relative; {gap})", m.learned_k.ndcg10(), 100.0 * gain);
                 println!("  NDCG@10 frozen, full history     {:.4}", m.frozen_full.ndcg10());
                 println!("  users worse {} ({:.1} %), better {} ({:.1} %)", m.worse, 100.0 * m.worse as f64 / users, m.better, 100.0 * m.better as f64 / users);
                 if json {
