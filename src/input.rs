@@ -104,6 +104,16 @@ pub struct Ranked {
     pub server_rank: usize,
 }
 
+/// Deserialise a settings object, naming the failing field under `path` in the error.
+pub fn settings_from_json<T: serde::de::DeserializeOwned>(value: Value, path: &str) -> Result<T> {
+    let value = if value.is_null() { Value::Object(Map::new()) } else { value };
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = e.path().to_string();
+        let at = if field == "." { path.to_string() } else { format!("{path}.{field}") };
+        Error::invalid(at, e.into_inner())
+    })
+}
+
 fn object<'a>(value: &'a Value, path: &str) -> Result<&'a Map<String, Value>> {
     value.as_object().ok_or_else(|| Error::invalid(path, format!("expected an object, got {}", kind_of(value))))
 }
@@ -231,6 +241,16 @@ mod tests {
         let score = json!([{"id": 7, "title": "t", "serverScore": "high"}]);
         assert_eq!(Candidate::list_from_json(&score, "candidates").unwrap_err().to_string(), "candidates[0].serverScore: expected a number, got a string");
         assert_eq!(Candidate::list_from_json(&json!({}), "candidates").unwrap_err().to_string(), "candidates: expected an array, got an object");
+    }
+
+    #[test]
+    fn settings_errors_name_the_field() {
+        use crate::learn::LearnConfig;
+        let e = settings_from_json::<LearnConfig>(json!({"steps": "many"}), "learning").unwrap_err();
+        assert!(e.to_string().starts_with("learning.steps: invalid type: string \"many\""), "{e}");
+        let e = settings_from_json::<LearnConfig>(json!({"stepz": 2}), "learning").unwrap_err();
+        assert!(e.to_string().starts_with("learning: unknown field `stepz`") || e.to_string().starts_with("learning.stepz: unknown field"), "{e}");
+        assert_eq!(settings_from_json::<LearnConfig>(Value::Null, "learning").unwrap(), LearnConfig::default());
     }
 
     #[test]

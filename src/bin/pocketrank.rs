@@ -180,7 +180,8 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(k) = learn_k {
                 let mut personalizer = pocketrank::Personalizer::new(ranker)?;
                 if let Some(text) = learning {
-                    let config = serde_json::from_str(&text).map_err(|e| Error::invalid("--learning", e))?;
+                    let value = serde_json::from_str(&text).map_err(|e| Error::invalid("--learning", format!("not JSON: {e}")))?;
+                    let config = pocketrank::input::settings_from_json(value, "--learning")?;
                     personalizer.set_learning(config)?;
                 }
                 let m = eval::evaluate_learning(&mut personalizer, &dataset, &cases, k, learn_visits, || bar.inc(1))?;

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use crate::input::{Candidate, Event, RerankOptions};
+use crate::input::{Candidate, Event, RerankOptions, settings_from_json};
 use crate::learn::LearnConfig;
 use crate::private::PrivacyParams;
 
@@ -152,7 +152,7 @@ impl JsPersonalizer {
     /// Change the on-device learning settings.
     #[wasm_bindgen(js_name = setLearning)]
     pub fn set_learning(&mut self, #[wasm_bindgen(unchecked_param_type = "LearningOptions")] options: JsValue) -> Result<(), JsError> {
-        let config: LearnConfig = serde_json::from_value(to_json(options, "learning")?).map_err(|e| JsError::new(&format!("learning: {e}")))?;
+        let config: LearnConfig = settings_from_json(to_json(options, "learning")?, "learning").map_err(js_error)?;
         self.inner.set_learning(config).map_err(js_error)
     }
 
@@ -177,7 +177,7 @@ impl JsPersonalizer {
     /// Opt-in: the personal head's change, clipped to `clip` and noised for (ε, δ).
     #[wasm_bindgen(js_name = exportPrivateUpdate, unchecked_return_type = "PrivateUpdate")]
     pub fn export_private_update(&self, #[wasm_bindgen(unchecked_param_type = "PrivacyOptions")] privacy: JsValue) -> Result<JsValue, JsError> {
-        let privacy: PrivacyParams = serde_json::from_value(to_json(privacy, "privacy")?).map_err(|e| JsError::new(&format!("privacy: {e}")))?;
+        let privacy: PrivacyParams = settings_from_json(to_json(privacy, "privacy")?, "privacy").map_err(js_error)?;
         to_js(&self.inner.export_private_update(&privacy).map_err(js_error)?)
     }
 

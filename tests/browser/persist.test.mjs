@@ -4,6 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { serve, launch } from "./harness.mjs";
+import { SLATE } from "../node/helpers.mjs";
 
 let server, browser;
 before(async () => {
@@ -14,14 +15,6 @@ after(async () => {
   await browser?.close();
   await server?.close();
 });
-
-const SLATE = [
-  { id: "0", title: "Fire Emblem: The Sacred Stones" },
-  { id: "1", title: "GBA 6-Pak Care Case - Game Boy Advance" },
-  { id: "2", title: "Super Mario Advance" },
-  { id: "3", title: "Metroid Fusion" },
-  { id: "4", title: "Pokemon Ruby" },
-];
 
 async function freshPage(context, requests) {
   const page = await context.newPage();

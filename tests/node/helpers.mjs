@@ -41,3 +41,12 @@ export function sessionInputs(session, titleOf) {
     options: { serverOrder: session.serverOrder },
   };
 }
+
+/** Five real Games catalog items, a small slate for the learning and persistence tests. */
+export const SLATE = [
+  { id: "0", title: "Fire Emblem: The Sacred Stones" },
+  { id: "1", title: "GBA 6-Pak Care Case - Game Boy Advance" },
+  { id: "2", title: "Super Mario Advance" },
+  { id: "3", title: "Metroid Fusion" },
+  { id: "4", title: "Pokemon Ruby" },
+];

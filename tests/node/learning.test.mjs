@@ -2,18 +2,10 @@
 // same events give the same head, state round-trips, private updates have the documented shape.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { loadPackage, shippedBundle } from "./helpers.mjs";
+import { loadPackage, shippedBundle, SLATE } from "./helpers.mjs";
 
 const { Personalizer } = await loadPackage();
 const bundle = shippedBundle();
-
-const SLATE = [
-  { id: "0", title: "Fire Emblem: The Sacred Stones" },
-  { id: "1", title: "GBA 6-Pak Care Case - Game Boy Advance" },
-  { id: "2", title: "Super Mario Advance" },
-  { id: "3", title: "Metroid Fusion" },
-  { id: "4", title: "Pokemon Ruby" },
-];
 
 async function played() {
   const p = await Personalizer.create(bundle);
@@ -70,5 +62,7 @@ test("private updates: clipped and noised shareable part, tied to the model", as
   assert.notDeepEqual(u.values, v.values, "fresh noise for every release");
   assert.throws(() => p.exportPrivateUpdate({ clip: 0.05, epsilon: 3, delta: 1e-5 }), /privacy.epsilon: must be in \(0, 1\)/);
   assert.throws(() => p.setLearning({ steps: 0 }), { message: "learning.steps: must be in 1..=20" });
+  assert.throws(() => p.setLearning({ learningRate: "fast" }), /^Error: learning.learningRate: invalid type: string "fast"/);
+  assert.throws(() => p.exportPrivateUpdate({ clip: 1, epsilon: 0.5 }), /^Error: privacy: missing field `delta`/);
   p.free();
 });
