@@ -47,7 +47,8 @@ impl Protocol {
             .ok_or_else(|| Error::invalid("--protocol", format!("unknown protocol {name:?} (sampled-100, server-rerank or mix21)")))
     }
 
-    fn candidate_file(self) -> &'static str {
+    /// The candidate file (`candidates/<name>.tsv`) the protocol reads by default.
+    pub fn candidate_file(self) -> &'static str {
         match self {
             Protocol::Sampled100 => "random",
             Protocol::ServerRerank => "sasrec",
@@ -73,7 +74,13 @@ pub struct Case {
 
 /// Build the cases of `protocol` for the users of its candidate file, on `split`.
 pub fn cases(data: &Dataset, dir: &Path, protocol: Protocol, split: Split) -> Result<Vec<Case>> {
-    let lists = data.candidates(dir, protocol.candidate_file())?;
+    cases_from(data, dir, protocol, protocol.candidate_file(), split)
+}
+
+/// [`cases`] with another candidate file (`candidates/<file>.tsv`), e.g. a catalog whose
+/// server lists come from another retriever.
+pub fn cases_from(data: &Dataset, dir: &Path, protocol: Protocol, file: &str, split: Split) -> Result<Vec<Case>> {
+    let lists = data.candidates(dir, file)?;
     let mut out = Vec::with_capacity(lists.len());
     for (user, list) in lists {
         let Some((history, target)) = data.history(user, split) else { continue };

@@ -19,6 +19,8 @@ pub use personalizer::Personalizer;
 pub use rank::Ranker;
 
 #[cfg(feature = "cli")]
+pub mod convert;
+#[cfg(feature = "cli")]
 pub mod data;
 #[cfg(feature = "cli")]
 pub mod eval;

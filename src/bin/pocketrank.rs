@@ -62,6 +62,9 @@ enum Command {
         /// Evaluate only the first N users (0 = all).
         #[arg(long, default_value_t = 0)]
         users: usize,
+        /// Candidate file to read instead of the protocol's own (candidates/<NAME>.tsv).
+        #[arg(long)]
+        candidates: Option<String>,
         /// Print one JSON object on the last line.
         #[arg(long)]
         json: bool,
@@ -97,6 +100,22 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Convert the UCI Online Retail baskets into the shared format (customers with several
+    /// invoices), with candidates/random.tsv and a popularity stand-in server candidates/pop.tsv.
+    ConvertRetail {
+        /// ../shared/data/retail
+        #[arg(long)]
+        data: PathBuf,
+        /// Output data set directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Items kept per customer (newest).
+        #[arg(long, default_value_t = 50)]
+        max_len: usize,
+        /// Seed of the random candidate lists.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
     },
     /// Average private updates (JSON lines, as `exportPrivateUpdate` returns them) into the
     /// head of a new model directory.
@@ -162,7 +181,7 @@ fn run(cli: Cli) -> Result<()> {
             let command = std::iter::once("pocketrank".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ");
             pocketrank_cli::write_model_dir(&data, &out, &config, &command)
         }
-        Command::Eval { model, data, protocol, split, users, json, learn_k, learn_visits, learning } => {
+        Command::Eval { model, data, protocol, split, users, candidates, json, learn_k, learn_visits, learning } => {
             let protocol = Protocol::parse(&protocol)?;
             let split = match split.as_str() {
                 "test" => Split::Test,
@@ -171,7 +190,8 @@ fn run(cli: Cli) -> Result<()> {
             };
             let ranker = load_ranker(&model)?;
             let dataset = Dataset::load(&data)?;
-            let mut cases = eval::cases(&dataset, &data, protocol, split)?;
+            let file = candidates.unwrap_or_else(|| protocol.candidate_file().to_string());
+            let mut cases = eval::cases_from(&dataset, &data, protocol, &file, split)?;
             if users > 0 {
                 cases.truncate(users);
             }
@@ -229,6 +249,11 @@ fn run(cli: Cli) -> Result<()> {
                 let ranked = ranker.rerank(&session.events, &session.candidates, &session.options)?;
                 pocketrank_cli::print_ranking(session, &ranked, top, json);
             }
+            Ok(())
+        }
+        Command::ConvertRetail { data, out, max_len, seed } => {
+            let done = pocketrank::convert::retail_to_catalog(&data, &out, max_len, seed)?;
+            eprintln!("wrote {} products and {} customers to {}", done.items, done.users, out.display());
             Ok(())
         }
         Command::Aggregate { model, updates, out } => pocketrank_cli::aggregate(&model, &updates, &out),
