@@ -62,14 +62,13 @@ impl Personalizer {
     /// Record an event. A click, cart or purchase of an item in the last shown slate is a
     /// lesson: after `every` of them the personal head takes its bounded steps.
     pub fn observe(&mut self, event: Event) -> Result<()> {
-        if self.learning.enabled && event.kind != EventKind::View {
-            if let Some(index) = self.last_slate.as_ref().and_then(|s| s.ids.iter().position(|id| *id == event.item_id)) {
-                if !self.pending.contains(&index) {
-                    self.pending.push(index);
-                }
-                if self.pending.len() >= self.learning.every {
-                    self.learn_pending()?;
-                }
+        let taken = self.last_slate.as_ref().and_then(|s| s.ids.iter().position(|id| *id == event.item_id));
+        if let Some(index) = taken.filter(|_| self.learning.enabled && event.kind != EventKind::View) {
+            if !self.pending.contains(&index) {
+                self.pending.push(index);
+            }
+            if self.pending.len() >= self.learning.every {
+                self.learn_pending()?;
             }
         }
         if self.session.len() == self.ranker.max_events() {
@@ -81,12 +80,10 @@ impl Personalizer {
     }
 
     fn learn_pending(&mut self) -> Result<()> {
-        if let Some(slate) = &self.last_slate {
-            if !self.pending.is_empty() {
-                let current = self.ranker.head_params()?;
-                let next = current.learn(&self.shipped_head, slate, &self.pending, &self.learning);
-                self.ranker.set_head(&next)?;
-            }
+        if let Some(slate) = self.last_slate.as_ref().filter(|_| !self.pending.is_empty()) {
+            let current = self.ranker.head_params()?;
+            let next = current.learn(&self.shipped_head, slate, &self.pending, &self.learning);
+            self.ranker.set_head(&next)?;
         }
         self.pending.clear();
         Ok(())

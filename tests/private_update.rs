@@ -89,7 +89,7 @@ fn the_average_recovers_a_planted_direction_one_release_does_not() {
 #[test]
 fn updates_for_another_model_or_shape_are_refused() {
     let u = PrivateUpdate { mechanism: "gaussian".into(), model: "a".into(), privacy: PrivacyParams { clip: 1.0, epsilon: 0.5, delta: 1e-5 }, values: vec![0.0; 3] };
-    assert_eq!(average(&[u.clone()], "b").unwrap_err().to_string(), "updates[0].model: made for another model");
+    assert_eq!(average(std::slice::from_ref(&u), "b").unwrap_err().to_string(), "updates[0].model: made for another model");
     let short = PrivateUpdate { values: vec![0.0; 2], ..u.clone() };
     assert_eq!(average(&[u, short], "a").unwrap_err().to_string(), "updates[1].values: 2 values, expected 3");
 }

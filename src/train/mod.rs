@@ -48,6 +48,9 @@ pub struct TrainConfig {
     /// Passes over the training users.
     #[config(default = 8)]
     pub epochs: usize,
+    /// Stop after this many epochs without a better validation NDCG@10 (0 = never).
+    #[config(default = 3)]
+    pub patience: usize,
     /// Stop starting new epochs after this many minutes (0 = no limit).
     #[config(default = 0.0)]
     pub max_minutes: f64,
@@ -218,6 +221,11 @@ pub fn train(dir: &Path, config: &TrainConfig, device: &Device) -> crate::Result
         if best.as_ref().is_none_or(|(score, _, _)| validation.ndcg10() > *score) {
             best = Some((validation.ndcg10(), epoch, inference));
         }
+        let since_best = best.as_ref().map_or(0, |(_, at, _)| epoch - at);
+        if config.patience > 0 && since_best >= config.patience {
+            eprintln!("early stop: no better validation NDCG@10 for {since_best} epochs");
+            break;
+        }
     }
     let (_, best_epoch, mut model) = best.ok_or_else(|| Error::model("no epoch was trained (time budget too small?)"))?;
 
@@ -350,7 +358,10 @@ fn batch_loss(model: &Model, batch: &Batch, d: usize, device: &Device) -> Tensor
 /// Evaluate a ranker on the test split of every protocol whose candidate file exists.
 pub fn test_metrics(ranker: &Ranker, data: &Dataset, dir: &Path) -> crate::Result<Vec<(Protocol, Metrics)>> {
     let mut out = Vec::new();
-    for protocol in [Protocol::Sampled100, Protocol::ServerRerank] {
+    for protocol in Protocol::ALL {
+        if !dir.join("candidates").join(format!("{}.tsv", protocol.candidate_file())).exists() {
+            continue;
+        }
         let cases = eval::cases(data, dir, protocol, Split::Test)?;
         out.push((protocol, eval::evaluate(ranker, data, &cases, || {})?));
     }

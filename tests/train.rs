@@ -1,0 +1,40 @@
+//! `pocketrank train` end to end on a small real catalog (UCI Online Retail, converted):
+//! two epochs, a narrow model, then the written model directory verifies, loads and evaluates.
+
+mod common;
+
+use std::process::Command;
+
+fn pocketrank(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pocketrank")).args(args).current_dir(common::root()).output().expect("runs");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn train_writes_a_verified_model_directory_that_evaluates() {
+    let base = std::env::temp_dir().join(format!("pocketrank-train-{}", std::process::id()));
+    let data = base.join("retail");
+    let model = base.join("model");
+    let (ok, _, stderr) = pocketrank(&["convert-retail", "--data", "../shared/data/retail", "--out", data.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let (ok, _, stderr) = pocketrank(&["train", "--data", data.to_str().unwrap(), "--out", model.to_str().unwrap(), "--epochs", "2", "--d-model", "16"]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("epoch 2: loss"), "{stderr}");
+
+    // Every file the manifest lists has the recorded sha256.
+    let manifest = std::fs::read_to_string(model.join("MANIFEST.sha256")).unwrap();
+    assert_eq!(manifest.lines().count(), 4);
+    for line in manifest.lines() {
+        let (sum, name) = line.split_once("  ").unwrap();
+        assert_eq!(pocketrank::bundle::sha256_hex(&std::fs::read(model.join(name)).unwrap()), sum, "{name}");
+    }
+    let card = std::fs::read_to_string(model.join("MODEL_CARD.md")).unwrap();
+    assert!(card.contains("| sampled-100 |") && card.contains("--epochs 2"), "{card}");
+
+    let (ok, stdout, stderr) = pocketrank(&["eval", "--model", model.to_str().unwrap(), "--data", data.to_str().unwrap(), "--protocol", "sampled-100", "--json"]);
+    assert!(ok, "{stderr}");
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    // Two epochs on ~2,800 shoppers clearly beat chance (0.045 NDCG@10 with 100 candidates;
+    // about 0.10 measured).
+    assert!(last["ndcg@10"].as_f64().unwrap() > 0.06, "{last}");
+}
