@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::input::{Candidate, Event, EventKind, Ranked, RerankOptions};
 use crate::learn::{HeadParams, LearnConfig, Slate};
 use crate::private::{PrivacyParams, PrivateUpdate, privatize};
-use crate::rank::{Ranker, ranking};
+use crate::rank::Ranker;
 use crate::state::{Decoded, PersonalState};
 
 /// What `import_state` did with intact bytes.
@@ -103,9 +103,9 @@ impl Personalizer {
     pub fn rerank(&mut self, candidates: &[Candidate], options: &RerankOptions) -> Result<Vec<Ranked>> {
         // Takes from the previous slate are learned before it is replaced.
         self.learn_pending()?;
-        let (scores, slate) = self.ranker.score_slate(&self.session, candidates, options)?;
+        let (ranked, slate) = self.ranker.rerank_slate(&self.session, candidates, options)?;
         self.last_slate = slate;
-        Ok(ranking(candidates, &scores))
+        Ok(ranked)
     }
 
     /// Personal state as bytes: format version, model fingerprint, personal head, session, checksum.

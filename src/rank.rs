@@ -116,12 +116,19 @@ impl Ranker {
     /// An empty session leaves only the server term, so the server's order is kept. Equal
     /// scores keep the server's order too.
     pub fn rerank(&self, events: &[Event], candidates: &[Candidate], options: &RerankOptions) -> Result<Vec<Ranked>> {
-        Ok(ranking(candidates, &self.score(events, candidates, options)?))
+        Ok(self.rerank_slate(events, candidates, options)?.0)
+    }
+
+    /// [`Ranker::rerank`], plus what on-device learning needs to remember about the slate
+    /// (`None` for an empty session or no candidates). The one path every front end takes.
+    pub fn rerank_slate(&self, events: &[Event], candidates: &[Candidate], options: &RerankOptions) -> Result<(Vec<Ranked>, Option<Slate>)> {
+        let (scores, slate) = self.score_slate(events, candidates, options)?;
+        Ok((ranking(candidates, &scores), slate))
     }
 }
 
 /// Candidates ordered by score, best first; ties keep the server's order.
-pub fn ranking(candidates: &[Candidate], scores: &[f32]) -> Vec<Ranked> {
+fn ranking(candidates: &[Candidate], scores: &[f32]) -> Vec<Ranked> {
     let mut order: Vec<usize> = (0..candidates.len().min(scores.len())).collect();
     // Stable sort: ties stay in server order.
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
