@@ -52,6 +52,9 @@ impl Ranker {
     pub fn from_bundle(bundle: &Bundle, device: Device) -> Result<Ranker> {
         let config: ModelConfig = serde_json::from_slice(&bundle.config)
             .map_err(|e| Error::bundle(format!("config.json: {e}")))?;
+        if let Some(problem) = config.problems().first() {
+            return Err(Error::bundle(format!("config.json: {problem}")));
+        }
         let tokenizer = TitleTokenizer::from_bytes(&bundle.tokenizer, config.item.max_title_tokens)?;
         if tokenizer.vocab_size() > config.item.vocab_size {
             return Err(Error::bundle(format!(
@@ -61,11 +64,13 @@ impl Ranker {
             )));
         }
         let catalog_text = std::str::from_utf8(&bundle.catalog).map_err(|_| Error::bundle("catalog.txt is not UTF-8"))?;
+        let lines = catalog_text.lines().count();
         let catalog: HashMap<String, usize> =
             catalog_text.lines().enumerate().map(|(i, id)| (id.to_string(), i + 1)).collect();
-        if catalog.len() != config.item.n_items {
+        // Rows must stay inside the ID table: as many distinct ids as lines as table rows.
+        if catalog.len() != config.item.n_items || lines != catalog.len() {
             return Err(Error::bundle(format!(
-                "catalog.txt lists {} distinct items, the model has {}",
+                "catalog.txt lists {lines} lines, {} distinct items; the model has {}",
                 catalog.len(),
                 config.item.n_items
             )));

@@ -45,6 +45,24 @@ impl ModelConfig {
         )
     }
 
+    /// Problems that would make building the model fail or exhaust memory, in words; a
+    /// bundle's config is checked with this before anything is allocated.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let d = self.item.d_model;
+        let mut check = |ok: bool, what: String| if !ok { out.push(what) };
+        check((1..=1024).contains(&d), format!("item.d_model {d} is outside 1..=1024"));
+        check(self.session.d_model == d && self.head.d_model == d, "session, head and item widths differ".into());
+        check((1..=10_000_000).contains(&self.item.n_items), format!("item.n_items {} is outside 1..=10000000", self.item.n_items));
+        check((1..=1_000_000).contains(&self.item.vocab_size), format!("item.vocab_size {} is outside 1..=1000000", self.item.vocab_size));
+        check((1..=256).contains(&self.item.max_title_tokens), format!("item.max_title_tokens {} is outside 1..=256", self.item.max_title_tokens));
+        check((1..=512).contains(&self.session.max_events), format!("session.max_events {} is outside 1..=512", self.session.max_events));
+        check((1..=64).contains(&self.session.n_layers), format!("session.n_layers {} is outside 1..=64", self.session.n_layers));
+        check((1..=8192).contains(&self.session.d_ff), format!("session.d_ff {} is outside 1..=8192", self.session.d_ff));
+        check(self.session.n_heads >= 1 && d % self.session.n_heads.max(1) == 0, format!("session.n_heads {} does not divide d_model {d}", self.session.n_heads));
+        out
+    }
+
     /// Build with random weights.
     pub fn init(&self, device: &Device) -> Model {
         Model {
