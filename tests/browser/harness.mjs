@@ -19,7 +19,7 @@ export async function serve() {
     }
     try {
       const body = await readFile(file);
-      res.writeHead(200, { "content-type": TYPES[path.extname(file)] ?? "application/octet-stream" }).end(body);
+      res.writeHead(200, { "content-type": TYPES[path.extname(file)] ?? "application/octet-stream", "content-length": body.length }).end(body);
     } catch {
       res.writeHead(500).end();
     }

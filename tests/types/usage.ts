@@ -2,8 +2,10 @@
 // describe what a storefront writes. A wrong call below would fail the test.
 import init, { Personalizer, type RankedItem, type SessionEvent } from "../../pkg/pocketrank.js";
 import { openPersonalizer } from "../../pkg/persist.js";
+import { fetchBundle } from "../../pkg/loader.js";
 
-export async function storefront(bundle: Uint8Array): Promise<RankedItem[]> {
+export async function storefront(url: string): Promise<RankedItem[]> {
+  const bundle: Uint8Array = await fetchBundle(url, { integrity: "sha256-abc=", onProgress: (loaded: number, total: number) => console.log(loaded / total) });
   await init();
   const p = await Personalizer.create(bundle, { backend: "auto" });
   const event: SessionEvent = { itemId: 12, type: "cart", ts: Date.now(), title: "Mario Kart" };
