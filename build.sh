@@ -17,7 +17,7 @@ node_modules/.bin/wasm-opt -Oz --enable-simd --enable-bulk-memory --enable-nontr
   --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
   pkg/pocketrank_bg.wasm -o pkg/pocketrank_bg.wasm
 
-cp src/wasm/persist.js src/wasm/persist.d.ts src/wasm/loader.js src/wasm/loader.d.ts pkg/
+cp src/wasm/persist.js src/wasm/persist.d.ts src/wasm/loader.js src/wasm/loader.d.ts src/wasm/worker.js src/wasm/worker-client.js src/wasm/worker-client.d.ts pkg/
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 cat > pkg/package.json <<JSON
 {
@@ -33,9 +33,10 @@ cat > pkg/package.json <<JSON
     ".": { "types": "./pocketrank.d.ts", "default": "./pocketrank.js" },
     "./persist": { "types": "./persist.d.ts", "default": "./persist.js" },
     "./loader": { "types": "./loader.d.ts", "default": "./loader.js" },
+    "./worker": { "types": "./worker-client.d.ts", "default": "./worker-client.js" },
     "./pocketrank_bg.wasm": "./pocketrank_bg.wasm"
   },
-  "files": ["pocketrank.js", "pocketrank.d.ts", "pocketrank_bg.wasm", "pocketrank_bg.wasm.d.ts", "persist.js", "persist.d.ts", "loader.js", "loader.d.ts"],
+  "files": ["pocketrank.js", "pocketrank.d.ts", "pocketrank_bg.wasm", "pocketrank_bg.wasm.d.ts", "persist.js", "persist.d.ts", "loader.js", "loader.d.ts", "worker.js", "worker-client.js", "worker-client.d.ts"],
   "sideEffects": false
 }
 JSON

@@ -3,6 +3,7 @@
 import init, { Personalizer, type RankedItem, type SessionEvent } from "../../pkg/pocketrank.js";
 import { openPersonalizer } from "../../pkg/persist.js";
 import { fetchBundle } from "../../pkg/loader.js";
+import { WorkerPersonalizer } from "../../pkg/worker-client.js";
 
 export async function storefront(url: string): Promise<RankedItem[]> {
   const bundle: Uint8Array = await fetchBundle(url, { integrity: "sha256-abc=", onProgress: (loaded: number, total: number) => console.log(loaded / total) });
@@ -21,5 +22,9 @@ export async function storefront(url: string): Promise<RankedItem[]> {
   persistent.observe({ itemId: "1", type: "view", ts: 1 });
   await persistent.flush();
   await persistent.forget();
-  return restored && values.length > 0 ? ranked : persistent.rerank([]);
+  const w = await WorkerPersonalizer.create(bundle, { backend: "cpu" });
+  await w.observe(event);
+  const offThread: RankedItem[] = await w.rerank([{ id: 1, title: "Zelda" }]);
+  w.terminate();
+  return restored && values.length > 0 && offThread.length > 0 ? ranked : persistent.rerank([]);
 }
