@@ -9,11 +9,12 @@ import { root } from "../node/helpers.mjs";
 
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
 
-/** Serve the repository read-only; returns { url, close }. */
-export async function serve() {
+/** Serve `dir` (default: the repository) read-only; returns { url, close }. */
+export async function serve(dir = root) {
   const server = createServer(async (req, res) => {
-    const file = path.join(root, decodeURIComponent(new URL(req.url, "http://x").pathname));
-    if (!file.startsWith(root) || !existsSync(file)) {
+    let file = path.join(dir, decodeURIComponent(new URL(req.url, "http://x").pathname));
+    if (file.endsWith(path.sep)) file = path.join(file, "index.html");
+    if (!file.startsWith(dir) || !existsSync(file)) {
       res.writeHead(404).end();
       return;
     }
