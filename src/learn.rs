@@ -77,6 +77,8 @@ pub struct Slate {
     pub vectors: Vec<f32>,
     /// `[n, 2]` server features (−ln rank, server score).
     pub server: Vec<f32>,
+    /// `[n]` fixed score offsets (the repeat-purchase prior); not learned.
+    pub offsets: Vec<f32>,
     /// `[d]` session state the slate was scored with.
     pub session: Vec<f32>,
 }
@@ -127,7 +129,11 @@ impl HeadParams {
             .vectors
             .chunks_exact(d)
             .zip(slate.server.chunks_exact(2))
-            .map(|(c, x)| c.iter().zip(&query).map(|(a, b)| a * b).sum::<f32>() / scale + self.server[0] * x[0] + self.server[1] * x[1])
+            .enumerate()
+            .map(|(k, (c, x))| {
+                let offset = slate.offsets.get(k).copied().unwrap_or(0.0);
+                c.iter().zip(&query).map(|(a, b)| a * b).sum::<f32>() / scale + self.server[0] * x[0] + self.server[1] * x[1] + offset
+            })
             .collect()
     }
 
@@ -185,6 +191,7 @@ mod tests {
             ids: vec!["a".into(), "b".into(), "c".into()],
             vectors: vec![1.0, 0.0, 0.0, 1.0, -1.0, 0.0],
             server: vec![0.0, 0.0, -(2f32).ln(), 0.0, -(3f32).ln(), 0.0],
+            offsets: vec![0.0; 3],
             session: vec![1.0, 0.0],
         }
     }
@@ -222,7 +229,7 @@ mod tests {
         // With no taken items nothing changes; with only the pull, it moves back towards base.
         assert_eq!(learned.learn(&base, &slate(), &[], &config), learned);
         let far = HeadParams { bias: vec![5.0, 5.0], ..head() };
-        let pulled = far.learn(&base, &Slate { ids: vec!["a".into(), "b".into()], vectors: vec![0.0; 4], server: vec![0.0; 4], session: vec![0.0, 0.0] }, &[0], &LearnConfig { l2: 1.0, ..config });
+        let pulled = far.learn(&base, &Slate { ids: vec!["a".into(), "b".into()], vectors: vec![0.0; 4], server: vec![0.0; 4], offsets: vec![0.0; 2], session: vec![0.0, 0.0] }, &[0], &LearnConfig { l2: 1.0, ..config });
         assert!(pulled.bias[0] < 5.0);
     }
 

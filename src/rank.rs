@@ -35,6 +35,8 @@ struct Encoded {
     candidates: Tensor<2>,
     /// `[n, 2]` server features: −ln(rank) (0 without server order), server score.
     server: Tensor<2>,
+    /// `[n]` fixed score offsets (the repeat-purchase prior), also as numbers for learning.
+    offsets: Vec<f32>,
 }
 
 fn read_floats<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>> {
@@ -165,6 +167,7 @@ impl Ranker {
                 ids: candidates.iter().map(|c| c.id.clone()).collect(),
                 vectors: read_floats(encoded.candidates.clone())?,
                 server: read_floats(encoded.server.clone())?,
+                offsets: encoded.offsets.clone(),
                 session: read_floats(session.clone().reshape([d]))?,
             }),
         };
@@ -225,20 +228,31 @@ impl Ranker {
             })
             .collect();
         let session = if e == 0 { None } else { Some(self.session_state(vectors.clone().slice([0..e, 0..d]), events)?) };
+        // The repeat prior: items the shopper already bought in this session.
+        let repeat = self.config.head.repeat_log_odds as f32;
+        let bought: std::collections::HashSet<&str> =
+            events.iter().filter(|ev| ev.kind == crate::input::EventKind::Purchase).map(|ev| ev.item_id.as_str()).collect();
+        let offsets = candidates.iter().map(|c| if bought.contains(c.id.as_str()) { repeat } else { 0.0 }).collect();
         Ok(Some(Encoded {
             session,
             candidates: vectors.slice([e..e + n, 0..d]),
             server: Tensor::<2>::from_data(TensorData::new(server, [n, 2]), &self.device),
+            offsets,
         }))
     }
 
-    /// `[n]` scores: fit + trust, or trust alone when nothing is known about the shopper.
+    /// `[n]` scores: fit + trust + offsets, or trust alone when nothing is known about the
+    /// shopper (no session, so nothing was bought either).
     fn head_scores(&self, encoded: &Encoded) -> Tensor<1> {
         let head = &self.model.head;
         let trust = head.trust(encoded.server.clone());
         match &encoded.session {
             None => trust,
-            Some(session) => head.fit(session.clone(), encoded.candidates.clone()) + trust,
+            Some(session) => {
+                let n = encoded.offsets.len();
+                let offsets = Tensor::<1>::from_data(TensorData::new(encoded.offsets.clone(), [n]), &self.device);
+                head.fit(session.clone(), encoded.candidates.clone()) + trust + offsets
+            }
         }
     }
 

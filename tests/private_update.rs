@@ -42,6 +42,7 @@ fn client(seed: u64, preference: Option<&[f32]>, shipped: &HeadParams, privacy: 
             vectors: items.concat(),
             // Unordered slates (no server rank): the clicks speak only about the items.
             server: vec![0.0; 40],
+            offsets: vec![0.0; 20],
             session: random_unit(&mut rng),
         };
         head = head.learn(shipped, &slate, &[clicked], &LearnConfig::default());

@@ -27,3 +27,22 @@ fn server_order_gives_the_published_reference() {
         assert!(case.candidates.windows(2).all(|w| data.ids[w[0]].parse::<u64>().unwrap() < data.ids[w[1]].parse::<u64>().unwrap()), "sorted by item id");
     }
 }
+
+#[test]
+fn the_repeat_prior_comes_from_the_training_split_and_moves_bought_items_only() {
+    let dir = common::games_dir();
+    let data = Dataset::load(&dir).unwrap();
+    let prior = pocketrank::train::repeat_log_odds(&data, 50);
+    assert!(prior < -4.0, "Games never repeats a purchase in training: {prior}");
+
+    let ranker = common::shipped_ranker();
+    assert!((ranker.config().head.repeat_log_odds - prior).abs() < 1e-9, "the shipped bundle carries the training-split prior");
+    let events = |kind| vec![pocketrank::Event { item_id: "3".into(), kind, ts: 0.0, title: Some(data.titles[data.index["3"]].clone()) }];
+    let candidates = data.candidate_list(&[data.index["3"], data.index["7"], data.index["9"]]);
+    let options = pocketrank::RerankOptions::default();
+    let viewed = ranker.score(&events(pocketrank::EventKind::View), &candidates, &options).unwrap();
+    let bought = ranker.score(&events(pocketrank::EventKind::Purchase), &candidates, &options).unwrap();
+    // Event types share one trained row, so only the prior differs, and only for the bought item.
+    assert!((bought[0] - viewed[0] - prior as f32).abs() < 1e-4, "{bought:?} vs {viewed:?}");
+    assert!((bought[1] - viewed[1]).abs() < 1e-5 && (bought[2] - viewed[2]).abs() < 1e-5);
+}

@@ -120,6 +120,16 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Re-estimate a model's data-derived priors (the repeat-purchase prior) from a data
+    /// set's training split and rewrite the bundle, its config.json and the manifest.
+    Calibrate {
+        /// Model directory.
+        #[arg(long)]
+        model: PathBuf,
+        /// Data set directory (its training split is used).
+        #[arg(long)]
+        data: PathBuf,
+    },
     /// Average private updates (JSON lines, as `exportPrivateUpdate` returns them) into the
     /// head of a new model directory.
     Aggregate {
@@ -259,6 +269,7 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("wrote {} products and {} customers to {}", done.items, done.users, out.display());
             Ok(())
         }
+        Command::Calibrate { model, data } => pocketrank_cli::calibrate(&model, &data),
         Command::Aggregate { model, updates, out } => pocketrank_cli::aggregate(&model, &updates, &out),
         Command::Golden { model, data, users, out } => {
             let ranker = load_ranker(&model)?;
@@ -382,6 +393,38 @@ mod pocketrank_cli {
         std::fs::write(out, text + "\n").map_err(|e| io_error(out, e))?;
         eprintln!("wrote {} sessions to {}", sessions.len(), out.display());
         Ok(())
+    }
+
+    /// Rewrite a model directory's priors from `data_dir`'s training split.
+    pub fn calibrate(model: &Path, data_dir: &Path) -> Result<()> {
+        let path = model.join(BUNDLE_FILE);
+        let mut bundle = Bundle::from_bytes(&std::fs::read(&path).map_err(|e| io_error(&path, e))?)?;
+        // As JSON, so that a config written before a prior existed gets it added.
+        let mut config: serde_json::Value = serde_json::from_slice(&bundle.config).map_err(|e| Error::bundle(format!("config.json: {e}")))?;
+        let window = config["session"]["max_events"].as_u64().ok_or_else(|| Error::bundle("config.json: session.max_events missing"))?;
+        let data = Dataset::load(data_dir)?;
+        let prior = train::repeat_log_odds(&data, window as usize);
+        config["head"]["repeat_log_odds"] = prior.into();
+        bundle.config = serde_json::to_vec_pretty(&config).map_err(|e| Error::model(e.to_string()))?;
+        // Loading it back proves the rewritten bundle is usable before anything is replaced.
+        Ranker::from_bundle(&Bundle::from_bytes(&bundle.to_bytes())?, Device::flex())?;
+        std::fs::write(&path, bundle.to_bytes()).map_err(|e| io_error(&path, e))?;
+        std::fs::write(model.join("config.json"), &bundle.config).map_err(|e| io_error(model, e))?;
+        rewrite_manifest(model)?;
+        eprintln!("repeat-purchase prior {prior:.3} written to {}", model.display());
+        Ok(())
+    }
+
+    /// Recompute MANIFEST.sha256 over the files it lists.
+    fn rewrite_manifest(model: &Path) -> Result<()> {
+        let path = model.join("MANIFEST.sha256");
+        let old = std::fs::read_to_string(&path).map_err(|e| io_error(&path, e))?;
+        let mut manifest = String::new();
+        for name in old.lines().filter_map(|l| l.split_once("  ").map(|(_, n)| n)) {
+            let bytes = std::fs::read(model.join(name)).map_err(|e| io_error(&model.join(name), e))?;
+            manifest.push_str(&format!("{}  {name}\n", sha256_hex(&bytes)));
+        }
+        std::fs::write(&path, manifest).map_err(|e| io_error(&path, e))
     }
 
     /// Average updates into the shipped head and write a new bundle.

@@ -11,6 +11,11 @@ pub struct HeadConfig {
     /// Width of session states and item vectors.
     #[config(default = 64)]
     pub d_model: usize,
+    /// Score offset of a candidate the shopper already purchased in the session: the log of
+    /// how much likelier (or unlikelier) a repeat purchase is than a new item, estimated on
+    /// the training split (`train::repeat_log_odds`). 0 = no prior.
+    #[config(default = 0.0)]
+    pub repeat_log_odds: f64,
 }
 
 /// score = ⟨W·session, candidate⟩/√d + w_rank·(−ln server_rank) + w_score·server_score.
