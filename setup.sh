@@ -11,7 +11,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pocketrank/target}"
 rustup target add wasm32-unknown-unknown
 # Real-browser tests drive Debian's chromium (test tools cannot download browsers here).
 if ! command -v chromium >/dev/null 2>&1; then
-  apt-get update && apt-get install -y --no-install-recommends chromium
+  apt-get update && apt-get install -y chromium
 fi
 if ! wasm-bindgen --version 2>/dev/null | grep -q "0.2.130"; then
   # Without --locked: the locked build of this version fails to resolve.
