@@ -8,17 +8,13 @@ use rand::rngs::StdRng;
 use rand::seq::index::sample;
 use rand::SeedableRng;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// Stock codes of the UCI Online Retail data that are fees or adjustments, not products.
 const RETAIL_NON_PRODUCTS: [&str; 12] = ["POST", "M", "m", "DOT", "BANK CHARGES", "C2", "AMAZONFEE", "CRUK", "D", "S", "B", "PADS"];
 
 fn is_product(code: &str) -> bool {
     !RETAIL_NON_PRODUCTS.contains(&code) && !code.starts_with("gift_")
-}
-
-fn io(path: &Path, e: std::io::Error) -> Error {
-    Error::new(ErrorKind::Io, format!("{}: {e}", path.display()))
 }
 
 /// What [`retail_to_catalog`] wrote.
@@ -39,7 +35,7 @@ pub struct Converted {
 /// protocol); `candidates/pop.tsv` the 100 most bought products not in the user's history
 /// as a stand-in server list (there is no real one for this data).
 pub fn retail_to_catalog(data: &Path, out: &Path, max_len: usize, seed: u64) -> Result<Converted> {
-    let read = |name: &str| std::fs::read_to_string(data.join(name)).map_err(|e| io(&data.join(name), e));
+    let read = |name: &str| std::fs::read_to_string(data.join(name)).map_err(|e| Error::io(&data.join(name), e));
     let items_text = read("items.tsv")?;
     let mut titles: Vec<(String, String)> = Vec::new();
     let mut known = HashSet::new();
@@ -87,8 +83,8 @@ pub fn retail_to_catalog(data: &Path, out: &Path, max_len: usize, seed: u64) -> 
     let mut by_popularity: Vec<&str> = titles.iter().map(|(c, _)| c.as_str()).collect();
     by_popularity.sort_by(|a, b| popularity.get(b).unwrap_or(&0).cmp(popularity.get(a).unwrap_or(&0)).then(a.cmp(b)));
 
-    std::fs::create_dir_all(out.join("candidates")).map_err(|e| io(out, e))?;
-    let write = |name: &str, text: String| std::fs::write(out.join(name), text).map_err(|e| io(&out.join(name), e));
+    std::fs::create_dir_all(out.join("candidates")).map_err(|e| Error::io(out, e))?;
+    let write = |name: &str, text: String| std::fs::write(out.join(name), text).map_err(|e| Error::io(&out.join(name), e));
     write("items.tsv", std::iter::once("item_id\ttitle".to_string()).chain(titles.iter().map(|(c, t)| format!("{c}\t{t}"))).collect::<Vec<_>>().join("\n") + "\n")?;
     write("sequences.tsv", std::iter::once("user_id\titems (oldest first)".to_string()).chain(customers.iter().map(|(u, s)| format!("{u}\t{}", s.join(" ")))).collect::<Vec<_>>().join("\n") + "\n")?;
     let mut rng = StdRng::seed_from_u64(seed);

@@ -42,7 +42,7 @@ impl Split {
 }
 
 fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| Error::new(ErrorKind::Io, format!("{}: {e}", path.display())))
+    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
 }
 
 fn data_error(path: &Path, line: usize, problem: impl std::fmt::Display) -> Error {

@@ -50,6 +50,11 @@ impl Error {
         Error::new(ErrorKind::Model, format!("model failed: {problem}"))
     }
 
+    /// A failed file operation on `path` (native tools only).
+    pub fn io(path: &std::path::Path, error: std::io::Error) -> Self {
+        Error::new(ErrorKind::Io, format!("{}: {error}", path.display()))
+    }
+
     /// What kind of error this is.
     pub fn kind(&self) -> ErrorKind {
         self.kind

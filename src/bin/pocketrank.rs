@@ -10,10 +10,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pocketrank::data::{Dataset, Split};
 use pocketrank::eval::{self, Protocol};
 use pocketrank::train::{self, TrainConfig};
-use pocketrank::{Bundle, Candidate, Error, ErrorKind, Event, Ranker, RerankOptions, Result};
+use pocketrank::{Bundle, Candidate, Error, Event, Ranker, RerankOptions, Result};
 
 /// The bundle file inside a model directory.
 const BUNDLE_FILE: &str = "model.bundle";
+
+/// The sha256 manifest inside a model directory.
+const MANIFEST_FILE: &str = "MANIFEST.sha256";
 
 #[derive(Parser)]
 #[command(name = "pocketrank", version, about = "On-device session re-ranking: train, evaluate, re-rank.")]
@@ -160,13 +163,9 @@ enum Command {
     },
 }
 
-fn io_error(path: &Path, e: std::io::Error) -> Error {
-    Error::new(ErrorKind::Io, format!("{}: {e}", path.display()))
-}
-
 fn load_ranker(model: &Path) -> Result<Ranker> {
     let path = if model.is_dir() { model.join(BUNDLE_FILE) } else { model.to_path_buf() };
-    let bytes = std::fs::read(&path).map_err(|e| io_error(&path, e))?;
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
     Ranker::from_bundle(&Bundle::from_bytes(&bytes)?, Device::flex())
 }
 
@@ -304,7 +303,7 @@ mod pocketrank_cli {
     }
 
     pub fn read_request(path: &Path) -> Result<Session> {
-        let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let value: Value = serde_json::from_str(&text).map_err(|e| Error::invalid(path.display(), format!("not JSON: {e}")))?;
         let events = match value.get("events") {
             None | Some(Value::Null) => Vec::new(),
@@ -359,7 +358,7 @@ mod pocketrank_cli {
     /// items.tsv by every test harness, so Amazon titles are not copied into the repository.
     pub fn write_golden(ranker: &Ranker, model_path: &Path, dir: &Path, n: usize, out: &Path) -> Result<()> {
         let data = Dataset::load(dir)?;
-        let model_bytes = std::fs::read(model_path).map_err(|e| io_error(model_path, e))?;
+        let model_bytes = std::fs::read(model_path).map_err(|e| Error::io(model_path, e))?;
         let mut sessions = Vec::new();
         for protocol in [Protocol::ServerRerank, Protocol::Sampled100] {
             let cases = eval::cases(&data, dir, protocol, Split::Test)?;
@@ -388,9 +387,9 @@ mod pocketrank_cli {
         });
         let text = serde_json::to_string(&corpus).map_err(|e| Error::model(e.to_string()))?;
         if let Some(parent) = out.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
-        std::fs::write(out, text + "\n").map_err(|e| io_error(out, e))?;
+        std::fs::write(out, text + "\n").map_err(|e| Error::io(out, e))?;
         eprintln!("wrote {} sessions to {}", sessions.len(), out.display());
         Ok(())
     }
@@ -398,7 +397,7 @@ mod pocketrank_cli {
     /// Rewrite a model directory's priors from `data_dir`'s training split.
     pub fn calibrate(model: &Path, data_dir: &Path) -> Result<()> {
         let path = model.join(BUNDLE_FILE);
-        let mut bundle = Bundle::from_bytes(&std::fs::read(&path).map_err(|e| io_error(&path, e))?)?;
+        let mut bundle = Bundle::from_bytes(&std::fs::read(&path).map_err(|e| Error::io(&path, e))?)?;
         // As JSON, so that a config written before a prior existed gets it added.
         let mut config: serde_json::Value = serde_json::from_slice(&bundle.config).map_err(|e| Error::bundle(format!("config.json: {e}")))?;
         let window = config["session"]["max_events"].as_u64().ok_or_else(|| Error::bundle("config.json: session.max_events missing"))?;
@@ -408,33 +407,40 @@ mod pocketrank_cli {
         bundle.config = serde_json::to_vec_pretty(&config).map_err(|e| Error::model(e.to_string()))?;
         // Loading it back proves the rewritten bundle is usable before anything is replaced.
         Ranker::from_bundle(&Bundle::from_bytes(&bundle.to_bytes())?, Device::flex())?;
-        std::fs::write(&path, bundle.to_bytes()).map_err(|e| io_error(&path, e))?;
-        std::fs::write(model.join("config.json"), &bundle.config).map_err(|e| io_error(model, e))?;
+        std::fs::write(&path, bundle.to_bytes()).map_err(|e| Error::io(&path, e))?;
+        std::fs::write(model.join("config.json"), &bundle.config).map_err(|e| Error::io(model, e))?;
         rewrite_manifest(model)?;
         eprintln!("repeat-purchase prior {prior:.3} written to {}", model.display());
         Ok(())
     }
 
-    /// Recompute MANIFEST.sha256 over the files it lists.
-    fn rewrite_manifest(model: &Path) -> Result<()> {
-        let path = model.join("MANIFEST.sha256");
-        let old = std::fs::read_to_string(&path).map_err(|e| io_error(&path, e))?;
+    /// Write MANIFEST.sha256 (`sha256sum` format) over `names` in `dir`.
+    fn write_manifest<S: AsRef<str>>(dir: &Path, names: &[S]) -> Result<()> {
         let mut manifest = String::new();
-        for name in old.lines().filter_map(|l| l.split_once("  ").map(|(_, n)| n)) {
-            let bytes = std::fs::read(model.join(name)).map_err(|e| io_error(&model.join(name), e))?;
+        for name in names.iter().map(AsRef::as_ref) {
+            let bytes = std::fs::read(dir.join(name)).map_err(|e| Error::io(&dir.join(name), e))?;
             manifest.push_str(&format!("{}  {name}\n", sha256_hex(&bytes)));
         }
-        std::fs::write(&path, manifest).map_err(|e| io_error(&path, e))
+        let path = dir.join(MANIFEST_FILE);
+        std::fs::write(&path, manifest).map_err(|e| Error::io(&path, e))
+    }
+
+    /// Recompute MANIFEST.sha256 over the files it already lists.
+    fn rewrite_manifest(dir: &Path) -> Result<()> {
+        let path = dir.join(MANIFEST_FILE);
+        let old = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let names: Vec<&str> = old.lines().filter_map(|l| l.split_once("  ").map(|(_, n)| n)).collect();
+        write_manifest(dir, &names)
     }
 
     /// Average updates into the shipped head and write a new bundle.
     pub fn aggregate(model: &Path, updates_path: &Path, out: &Path) -> Result<()> {
         use pocketrank::private::{PrivateUpdate, average};
         let path = if model.is_dir() { model.join(BUNDLE_FILE) } else { model.to_path_buf() };
-        let bytes = std::fs::read(&path).map_err(|e| io_error(&path, e))?;
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
         let mut bundle = Bundle::from_bytes(&bytes)?;
         let mut ranker = Ranker::from_bundle(&bundle, Device::flex())?;
-        let text = std::fs::read_to_string(updates_path).map_err(|e| io_error(updates_path, e))?;
+        let text = std::fs::read_to_string(updates_path).map_err(|e| Error::io(updates_path, e))?;
         let updates = text
             .lines()
             .enumerate()
@@ -450,10 +456,9 @@ mod pocketrank_cli {
             .map_err(|e| Error::model(format!("serialising weights: {e}")))?
             .to_vec();
         let new_bytes = bundle.to_bytes();
-        std::fs::create_dir_all(out).map_err(|e| io_error(out, e))?;
-        std::fs::write(out.join(BUNDLE_FILE), &new_bytes).map_err(|e| io_error(&out.join(BUNDLE_FILE), e))?;
-        let manifest = format!("{}  {BUNDLE_FILE}\n", sha256_hex(&new_bytes));
-        std::fs::write(out.join("MANIFEST.sha256"), manifest).map_err(|e| io_error(out, e))?;
+        std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+        std::fs::write(out.join(BUNDLE_FILE), &new_bytes).map_err(|e| Error::io(&out.join(BUNDLE_FILE), e))?;
+        write_manifest(out, &[BUNDLE_FILE])?;
         eprintln!("averaged {} updates into {}", updates.len(), out.display());
         Ok(())
     }
@@ -463,7 +468,7 @@ mod pocketrank_cli {
         let device = Device::flex();
         let trained = train::train(data_dir, config, &device)?;
         let bundle = trained.bundle()?.to_bytes();
-        std::fs::create_dir_all(out).map_err(|e| io_error(out, e))?;
+        std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
         let ranker = trained.ranker(&device);
         let data = Dataset::load(data_dir)?;
         eprintln!("evaluating on the test split (after training; never used to choose anything)...");
@@ -476,17 +481,12 @@ mod pocketrank_cli {
             "test": test.iter().map(|(p, m)| m.to_json(*p, Split::Test, 0.0)).collect::<Vec<_>>(),
             "bundle_bytes": bundle.len(),
         });
-        let write = |name: &str, bytes: &[u8]| std::fs::write(out.join(name), bytes).map_err(|e| io_error(&out.join(name), e));
+        let write = |name: &str, bytes: &[u8]| std::fs::write(out.join(name), bytes).map_err(|e| Error::io(&out.join(name), e));
         write(BUNDLE_FILE, &bundle)?;
         write("config.json", &serde_json::to_vec_pretty(&trained.config).map_err(|e| Error::model(e.to_string()))?)?;
         write("report.json", &serde_json::to_vec_pretty(&report).map_err(|e| Error::model(e.to_string()))?)?;
         write("MODEL_CARD.md", model_card(&trained, &test, bundle.len(), command, data_dir, out).as_bytes())?;
-        let mut manifest = String::new();
-        for name in [BUNDLE_FILE, "config.json", "report.json", "MODEL_CARD.md"] {
-            let bytes = std::fs::read(out.join(name)).map_err(|e| io_error(&out.join(name), e))?;
-            manifest.push_str(&format!("{}  {name}\n", sha256_hex(&bytes)));
-        }
-        write("MANIFEST.sha256", manifest.as_bytes())?;
+        write_manifest(out, &[BUNDLE_FILE, "config.json", "report.json", "MODEL_CARD.md"])?;
         eprintln!("wrote {}", out.display());
         Ok(())
     }
