@@ -27,6 +27,9 @@ pub struct Personalizer {
     ranker: Ranker,
     session: Vec<Event>,
     shipped_head: HeadParams,
+    /// The personal head as plain numbers: the source of truth that learning, state and
+    /// private updates read, pushed into the ranker's tensors whenever it changes.
+    head: HeadParams,
     learning: LearnConfig,
     /// The last slate shown, kept until the next re-rank so a take can be learned from.
     last_slate: Option<Slate>,
@@ -44,7 +47,7 @@ impl Personalizer {
     /// A personalizer over an already loaded ranker, with an empty session and the shipped head.
     pub fn new(ranker: Ranker) -> Result<Personalizer> {
         let shipped_head = ranker.head_params()?;
-        Ok(Personalizer { ranker, session: Vec::new(), shipped_head, learning: LearnConfig::default(), last_slate: None, pending: Vec::new() })
+        Ok(Personalizer { ranker, session: Vec::new(), head: shipped_head.clone(), shipped_head, learning: LearnConfig::default(), last_slate: None, pending: Vec::new() })
     }
 
     /// Change the learning settings (validated).
@@ -81,11 +84,16 @@ impl Personalizer {
 
     fn learn_pending(&mut self) -> Result<()> {
         if let Some(slate) = self.last_slate.as_ref().filter(|_| !self.pending.is_empty()) {
-            let current = self.ranker.head_params()?;
-            let next = current.learn(&self.shipped_head, slate, &self.pending, &self.learning);
-            self.ranker.set_head(&next)?;
+            let next = self.head.learn(&self.shipped_head, slate, &self.pending, &self.learning);
+            self.set_head(next)?;
         }
         self.pending.clear();
+        Ok(())
+    }
+
+    fn set_head(&mut self, head: HeadParams) -> Result<()> {
+        self.ranker.set_head(&head)?;
+        self.head = head;
         Ok(())
     }
 
@@ -110,7 +118,7 @@ impl Personalizer {
 
     /// Personal state as bytes: format version, model fingerprint, personal head, session, checksum.
     pub fn export_state(&self) -> Result<Vec<u8>> {
-        Ok(PersonalState { model: *self.ranker.fingerprint(), head: self.ranker.head_params()?.flat(), events: self.session.clone() }.to_bytes())
+        Ok(PersonalState { model: *self.ranker.fingerprint(), head: self.head.flat(), events: self.session.clone() }.to_bytes())
     }
 
     /// Restore a state. Corrupted bytes are an error and leave a clean start (shipped head,
@@ -128,7 +136,7 @@ impl Personalizer {
         if head.flat().iter().any(|x| !x.is_finite()) {
             return Err(crate::Error::invalid("state.head", "not finite; starting clean"));
         }
-        self.ranker.set_head(&head)?;
+        self.set_head(head)?;
         self.session = state.events;
         let overflow = self.session.len().saturating_sub(self.ranker.max_events());
         self.session.drain(..overflow);
@@ -137,7 +145,7 @@ impl Personalizer {
 
     /// Back to the shipped head with an empty session; nothing personal is kept.
     pub fn forget(&mut self) -> Result<()> {
-        self.ranker.set_head(&self.shipped_head)?;
+        self.set_head(self.shipped_head.clone())?;
         self.session.clear();
         self.last_slate = None;
         self.pending.clear();
@@ -147,7 +155,7 @@ impl Personalizer {
     /// An opt-in release of the change of the head's shareable part (bias and server weights,
     /// [`HeadParams::shareable`]), clipped and noised (see [`crate::private`]).
     pub fn export_private_update(&self, privacy: &PrivacyParams) -> Result<PrivateUpdate> {
-        let delta: Vec<f32> = self.ranker.head_params()?.shareable().iter().zip(self.shipped_head.shareable()).map(|(p, p0)| p - p0).collect();
+        let delta: Vec<f32> = self.head.shareable().iter().zip(self.shipped_head.shareable()).map(|(p, p0)| p - p0).collect();
         let mut rng = crate::private::os_seeded_rng()?;
         Ok(PrivateUpdate {
             mechanism: "gaussian".into(),
