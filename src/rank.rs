@@ -132,21 +132,7 @@ impl Ranker {
         let (scores, slate) = self.score_slate(events, candidates, options)?;
         Ok((ranking(candidates, &scores), slate))
     }
-}
 
-/// Candidates ordered by score, best first; ties keep the server's order.
-fn ranking(candidates: &[Candidate], scores: &[f32]) -> Vec<Ranked> {
-    let mut order: Vec<usize> = (0..candidates.len().min(scores.len())).collect();
-    // Stable sort: ties stay in server order.
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
-    order
-        .into_iter()
-        .enumerate()
-        .map(|(position, index)| Ranked { id: candidates[index].id.clone(), score: scores[index], rank: position + 1, server_rank: index + 1 })
-        .collect()
-}
-
-impl Ranker {
     /// Scores of `candidates`, in their given order.
     pub fn score(&self, events: &[Event], candidates: &[Candidate], options: &RerankOptions) -> Result<Vec<f32>> {
         match self.encode(events, candidates, options)? {
@@ -286,4 +272,16 @@ impl Ranker {
         let states = self.model.session.forward(items, types, padding); // [1, window, d]
         Ok(states.slice([0..1, window - 1..window, 0..d]).reshape([1, d]))
     }
+}
+
+/// Candidates ordered by score, best first; ties keep the server's order.
+fn ranking(candidates: &[Candidate], scores: &[f32]) -> Vec<Ranked> {
+    let mut order: Vec<usize> = (0..candidates.len().min(scores.len())).collect();
+    // Stable sort: ties stay in server order.
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    order
+        .into_iter()
+        .enumerate()
+        .map(|(position, index)| Ranked { id: candidates[index].id.clone(), score: scores[index], rank: position + 1, server_rank: index + 1 })
+        .collect()
 }
