@@ -5,42 +5,49 @@ export const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.len
 
 /**
  * `items`: at least 150 `{id, title}`; the first 50 become a 50-event session, the next 100
- * the candidates. Returns create, first re-rank, p50/p95 re-rank, learning-step timings (ms)
- * and the personal state size (bytes).
+ * the candidates. `options`: what `Personalizer.create` takes, plus `runs` (timed re-ranks,
+ * default 100) and `probe` (returns counters, e.g. GPU calls; reported per timed re-rank). Returns create (wasm fetch + instantiate + bundle verify + load + backend
+ * choice), first re-rank, p50/p95 re-rank, learning-step timings (ms) and the state size.
  */
-export async function measure(Personalizer, bundle, items) {
+export async function measure(Personalizer, bundle, items, options = {}) {
+  const { runs = 100, probe = () => ({}), ...createOptions } = options;
   let t = performance.now();
-  const p = await Personalizer.create(bundle, { backend: "cpu" });
+  const p = await Personalizer.create(bundle, createOptions);
   const createMs = performance.now() - t;
-  items.slice(0, 50).forEach((it, i) => p.observe({ itemId: it.id, type: "view", ts: i, title: it.title }));
+  for (const [i, it] of items.slice(0, 50).entries()) await p.observe({ itemId: it.id, type: "view", ts: i, title: it.title });
   const candidates = items.slice(50, 150);
   t = performance.now();
-  p.rerank(candidates);
+  await p.rerank(candidates);
   const firstMs = performance.now() - t;
   const rerank = [];
-  for (let i = 0; i < 100; i++) {
+  const before = probe();
+  for (let i = 0; i < runs; i++) {
     t = performance.now();
-    p.rerank(candidates);
+    await p.rerank(candidates);
     rerank.push(performance.now() - t);
   }
+  const after = probe();
+  const perRerank = Object.fromEntries(Object.keys(after).map((k) => [k, (after[k] - before[k]) / runs]));
   // One learning step: a click on a shown item triggers the bounded head update.
   const learn = [];
-  for (let i = 0; i < 50; i++) {
-    p.rerank(candidates);
+  for (let i = 0; i < 20; i++) {
+    await p.rerank(candidates);
     t = performance.now();
-    p.observe({ itemId: candidates[i].id, type: "click", ts: 100 + i, title: candidates[i].title });
+    await p.observe({ itemId: candidates[i].id, type: "click", ts: 100 + i, title: candidates[i].title });
     learn.push(performance.now() - t);
   }
   const result = {
     backend: p.backend,
     createMs,
     firstMs,
+    runs,
     p50: quantile(rerank, 0.5),
     p95: quantile(rerank, 0.95),
+    perRerank,
     learnP50: quantile(learn, 0.5),
     learnP95: quantile(learn, 0.95),
-    stateBytes: p.exportState().length,
+    stateBytes: (await p.exportState()).length,
   };
-  p.free();
+  await p.free();
   return result;
 }

@@ -21,10 +21,38 @@ pub struct Restore {
     pub reason: Option<String>,
 }
 
+/// Which backend scores, and why. `cpu_ms`/`webgpu_ms` are the warm-up timings the choice
+/// was made on (median milliseconds of one re-rank), when it was measured.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackendReport {
+    /// "cpu" or "webgpu".
+    pub name: String,
+    /// Why this backend.
+    pub reason: String,
+    /// Warm-up median on the CPU, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_ms: Option<f64>,
+    /// Warm-up median on WebGPU, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webgpu_ms: Option<f64>,
+}
+
+impl BackendReport {
+    /// The CPU, for `reason`.
+    pub fn cpu(reason: impl Into<String>) -> BackendReport {
+        BackendReport { name: "cpu".into(), reason: reason.into(), cpu_ms: None, webgpu_ms: None }
+    }
+}
+
 /// Loaded model + in-memory session + personal head. Raw events never leave this struct
 /// except through [`Personalizer::export_state`], which the caller keeps on the device.
 pub struct Personalizer {
+    /// The model on the CPU: always loaded, so a lost GPU never loses the shopper's ranking.
     ranker: Ranker,
+    /// The same model on a GPU, when it was chosen; scoring goes here first.
+    accelerator: Option<Ranker>,
+    backend: BackendReport,
     session: Vec<Event>,
     shipped_head: HeadParams,
     /// The personal head as plain numbers: the source of truth that learning, state and
@@ -47,7 +75,67 @@ impl Personalizer {
     /// A personalizer over an already loaded ranker, with an empty session and the shipped head.
     pub fn new(ranker: Ranker) -> Result<Personalizer> {
         let shipped_head = ranker.head_params()?;
-        Ok(Personalizer { ranker, session: Vec::new(), head: shipped_head.clone(), shipped_head, learning: LearnConfig::default(), last_slate: None, pending: Vec::new() })
+        Ok(Personalizer {
+            ranker,
+            accelerator: None,
+            backend: BackendReport::cpu("the CPU was asked for"),
+            session: Vec::new(),
+            head: shipped_head.clone(),
+            shipped_head,
+            learning: LearnConfig::default(),
+            last_slate: None,
+            pending: Vec::new(),
+        })
+    }
+
+    /// Which backend scores, and why.
+    pub fn backend(&self) -> &BackendReport {
+        &self.backend
+    }
+
+    /// Record why the CPU scores (no accelerator was tried or found).
+    pub fn set_cpu_reason(&mut self, reason: impl Into<String>) {
+        self.set_backend(BackendReport::cpu(reason));
+    }
+
+    /// Record a CPU choice with its measurements; drops any accelerator.
+    pub fn set_backend(&mut self, report: BackendReport) {
+        self.accelerator = None;
+        self.backend = report;
+    }
+
+    /// Score on `accelerator` (the same bundle on a GPU) from now on, with the personal head.
+    pub fn use_accelerator(&mut self, mut accelerator: Ranker, report: BackendReport) -> Result<()> {
+        if accelerator.fingerprint() != self.ranker.fingerprint() {
+            return Err(crate::Error::invalid("accelerator", "holds another model than the CPU ranker"));
+        }
+        accelerator.set_head(&self.head)?;
+        self.accelerator = Some(accelerator);
+        self.backend = report;
+        Ok(())
+    }
+
+    /// Median milliseconds of one re-rank of a full session (the model's window of events,
+    /// `candidates` items) on the CPU and on `accelerator`, `runs` timed runs each after one
+    /// untimed run (shader compilation, first allocations). `now` is a millisecond clock.
+    /// The shopper's session and head are not touched.
+    pub async fn time_backends(&self, accelerator: &Ranker, candidates: usize, runs: usize, now: &dyn Fn() -> f64) -> Result<(f64, f64)> {
+        let (events, slate) = self.ranker.synthetic_request(candidates);
+        let options = RerankOptions::default();
+        let mut medians = [0.0; 2];
+        for (ranker, median) in [&self.ranker, accelerator].into_iter().zip(&mut medians) {
+            let mut times = Vec::with_capacity(runs);
+            for run in 0..=runs {
+                let start = now();
+                ranker.rerank_slate_async(&events, &slate, &options).await?;
+                if run > 0 {
+                    times.push(now() - start);
+                }
+            }
+            times.sort_by(f64::total_cmp);
+            *median = times.get(times.len() / 2).copied().unwrap_or(f64::INFINITY);
+        }
+        Ok((medians[0], medians[1]))
     }
 
     /// Change the learning settings (validated).
@@ -93,6 +181,9 @@ impl Personalizer {
 
     fn set_head(&mut self, head: HeadParams) -> Result<()> {
         self.ranker.set_head(&head)?;
+        if let Some(accelerator) = &mut self.accelerator {
+            accelerator.set_head(&head)?;
+        }
         self.head = head;
         Ok(())
     }
@@ -107,11 +198,35 @@ impl Personalizer {
         self.session.clear();
     }
 
-    /// Re-rank server candidates for the current session, and remember the slate.
+    /// Re-rank server candidates for the current session, and remember the slate (CPU only:
+    /// with an accelerator, use [`Personalizer::rerank_async`]).
     pub fn rerank(&mut self, candidates: &[Candidate], options: &RerankOptions) -> Result<Vec<Ranked>> {
+        crate::rank::ready(self.rerank_async(candidates, options))
+    }
+
+    /// [`Personalizer::rerank`] on the chosen backend. When the accelerator fails (a lost
+    /// device, a failed operation), it is dropped and the CPU answers this call and every
+    /// later one, with the same session and the same head, so the same ranking.
+    pub async fn rerank_async(&mut self, candidates: &[Candidate], options: &RerankOptions) -> Result<Vec<Ranked>> {
         // Takes from the previous slate are learned before it is replaced.
         self.learn_pending()?;
-        let (ranked, slate) = self.ranker.rerank_slate(&self.session, candidates, options)?;
+        let accelerated = match &self.accelerator {
+            None => None,
+            Some(accelerator) => match accelerator.rerank_slate_async(&self.session, candidates, options).await {
+                Ok(result) => Some(result),
+                // Bad input is bad on every backend: say so, keep the accelerator.
+                Err(e) if e.kind() == crate::ErrorKind::InvalidInput => return Err(e),
+                Err(e) => {
+                    self.accelerator = None;
+                    self.backend = BackendReport::cpu(format!("WebGPU failed ({e}); switched to the CPU"));
+                    None
+                }
+            },
+        };
+        let (ranked, slate) = match accelerated {
+            Some(result) => result,
+            None => self.ranker.rerank_slate(&self.session, candidates, options)?,
+        };
         self.last_slate = slate;
         Ok(ranked)
     }

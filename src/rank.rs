@@ -2,6 +2,7 @@
 //! become scores; the CLI, the evaluation and the browser all call [`Ranker::rerank`].
 
 use std::collections::HashMap;
+use std::task::{Context, Poll, Waker};
 
 use burn::module::{Module, Param};
 use sha2::Digest;
@@ -33,14 +34,41 @@ struct Encoded {
     session: Option<Tensor<2>>,
     /// `[n, d]` candidate vectors.
     candidates: Tensor<2>,
-    /// `[n, 2]` server features: −ln(rank) (0 without server order), server score.
-    server: Tensor<2>,
+    /// `[n, 2]` server features, row-major: −ln(rank) (0 without server order), server score.
+    server: Vec<f32>,
     /// `[n]` fixed score offsets (the repeat-purchase prior), also as numbers for learning.
     offsets: Vec<f32>,
 }
 
-fn read_floats<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>> {
-    tensor.into_data().try_to_vec::<f32>().map_err(|e| Error::model(format!("reading a tensor: {e:?}")))
+async fn read_floats<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>> {
+    let failed = |e: &dyn std::fmt::Debug| Error::model(format!("reading a result back: {}", one_line(&format!("{e:?}"))));
+    let data = tensor.into_data_async().await.map_err(|e| failed(&e))?;
+    data.try_to_vec::<f32>().map_err(|e| failed(&e))
+}
+
+/// A backend's multi-line error report ("X / Caused by: / Y / Backtrace: ...") as "X: Y",
+/// fit for a message a page shows or logs.
+fn one_line(report: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for line in report.lines().map(str::trim) {
+        if line.starts_with("Backtrace") || line.starts_with("No backtrace") {
+            break;
+        }
+        if !line.is_empty() && line != "Caused by:" && parts.last() != Some(&line) {
+            parts.push(line);
+        }
+    }
+    parts.join(": ")
+}
+
+/// The result of a future that its backend completes at once (the CPU backends do). Lets the
+/// native tools share the async scoring path instead of keeping a second, blocking copy.
+pub(crate) fn ready<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
+    let mut future = std::pin::pin!(future);
+    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(result) => result,
+        Poll::Pending => Err(Error::model("this backend answers asynchronously; use the async API")),
+    }
 }
 
 /// The inputs of one item to the item encoder.
@@ -135,42 +163,51 @@ impl Ranker {
 
     /// Scores of `candidates`, in their given order.
     pub fn score(&self, events: &[Event], candidates: &[Candidate], options: &RerankOptions) -> Result<Vec<f32>> {
-        match self.encode(events, candidates, options)? {
-            None => Ok(Vec::new()),
-            Some(encoded) => read_floats(self.head_scores(&encoded)),
-        }
+        Ok(self.score_slate(events, candidates, options)?.0)
     }
 
-    /// Scores, plus what learning needs to remember about this slate.
+    /// Scores, plus what learning needs to remember about this slate. For backends that
+    /// answer at once (the CPU); an accelerator needs [`Ranker::score_slate_async`].
     pub fn score_slate(&self, events: &[Event], candidates: &[Candidate], options: &RerankOptions) -> Result<(Vec<f32>, Option<Slate>)> {
+        ready(self.score_slate_async(events, candidates, options))
+    }
+
+    /// [`Ranker::rerank_slate`] for any backend: a GPU reads its results back asynchronously.
+    pub async fn rerank_slate_async(&self, events: &[Event], candidates: &[Candidate], options: &RerankOptions) -> Result<(Vec<Ranked>, Option<Slate>)> {
+        let (scores, slate) = self.score_slate_async(events, candidates, options).await?;
+        Ok((ranking(candidates, &scores), slate))
+    }
+
+    /// The one scoring path. Everything the caller needs back (scores, and for learning the
+    /// candidate and session vectors) is packed into one tensor and read back once: on a GPU
+    /// every readback is a round trip that costs more than this model's arithmetic.
+    pub async fn score_slate_async(&self, events: &[Event], candidates: &[Candidate], options: &RerankOptions) -> Result<(Vec<f32>, Option<Slate>)> {
         let Some(encoded) = self.encode(events, candidates, options)? else { return Ok((Vec::new(), None)) };
-        let scores = read_floats(self.head_scores(&encoded))?;
-        let d = self.config.item.d_model;
-        let slate = match &encoded.session {
+        let scores = self.head_scores(&encoded);
+        let Some(session) = encoded.session else {
             // An empty session scores by the server alone; there is nothing to learn from.
-            None => None,
-            Some(session) => Some(Slate {
-                ids: candidates.iter().map(|c| c.id.clone()).collect(),
-                vectors: read_floats(encoded.candidates.clone())?,
-                server: read_floats(encoded.server.clone())?,
-                offsets: encoded.offsets.clone(),
-                session: read_floats(session.clone().reshape([d]))?,
-            }),
+            return Ok((read_floats(scores).await?, None));
         };
-        Ok((scores, slate))
+        let (n, d) = (candidates.len(), self.config.item.d_model);
+        let packed = Tensor::cat(vec![scores, encoded.candidates.reshape([n * d]), session.reshape([d])], 0);
+        let mut values = read_floats(packed).await?;
+        let session = values.split_off(n + n * d);
+        let vectors = values.split_off(n);
+        let slate = Slate { ids: candidates.iter().map(|c| c.id.clone()).collect(), vectors, server: encoded.server, offsets: encoded.offsets, session };
+        Ok((values, Some(slate)))
     }
 
     /// The head's current parameters.
     pub fn head_params(&self) -> Result<HeadParams> {
         let head = &self.model.head;
         let bias = match &head.query.bias {
-            Some(b) => read_floats(b.val())?,
+            Some(b) => ready(read_floats(b.val()))?,
             None => vec![0.0; self.config.item.d_model],
         };
-        let server = read_floats(head.server.val())?;
+        let server = ready(read_floats(head.server.val()))?;
         Ok(HeadParams {
             d: self.config.item.d_model,
-            weight: read_floats(head.query.weight.val())?,
+            weight: ready(read_floats(head.query.weight.val()))?,
             bias,
             server: [server.first().copied().unwrap_or(0.0), server.get(1).copied().unwrap_or(0.0)],
         })
@@ -222,7 +259,7 @@ impl Ranker {
         Ok(Some(Encoded {
             session,
             candidates: vectors.slice([e..e + n, 0..d]),
-            server: Tensor::<2>::from_data(TensorData::new(server, [n, 2]), &self.device),
+            server,
             offsets,
         }))
     }
@@ -231,15 +268,37 @@ impl Ranker {
     /// shopper (no session, so nothing was bought either).
     fn head_scores(&self, encoded: &Encoded) -> Tensor<1> {
         let head = &self.model.head;
-        let trust = head.trust(encoded.server.clone());
+        let n = encoded.offsets.len();
+        let server = Tensor::<2>::from_data(TensorData::new(encoded.server.clone(), [n, 2]), &self.device);
+        let trust = head.trust(server);
         match &encoded.session {
             None => trust,
             Some(session) => {
-                let n = encoded.offsets.len();
                 let offsets = Tensor::<1>::from_data(TensorData::new(encoded.offsets.clone(), [n]), &self.device);
                 head.fit(session.clone(), encoded.candidates.clone()) + trust + offsets
             }
         }
+    }
+
+    /// A full-window session and `n` candidates made of catalog items (ids as titles), to time
+    /// backends on the work a real call does without touching anyone's data.
+    pub fn synthetic_request(&self, n: usize) -> (Vec<Event>, Vec<Candidate>) {
+        let mut ids: Vec<(&String, &usize)> = self.catalog.iter().collect();
+        ids.sort_by_key(|&(_, row)| *row);
+        let mut ids = ids.into_iter().map(|(id, _)| id.clone()).cycle();
+        let events = (0..self.max_events())
+            .map(|ts| {
+                let id = ids.next().unwrap_or_default();
+                Event { title: Some(id.clone()), item_id: id, kind: crate::input::EventKind::Click, ts: ts as f64 }
+            })
+            .collect();
+        let candidates = (0..n)
+            .map(|_| {
+                let id = ids.next().unwrap_or_default();
+                Candidate { title: id.clone(), id, category: None, price: None, server_score: None }
+            })
+            .collect();
+        (events, candidates)
     }
 
     fn row(&self, id: &str) -> usize {
@@ -249,7 +308,10 @@ impl Ranker {
     /// `[m, d]` vectors of `items`.
     fn encode_items(&self, items: &[ItemInput]) -> Result<Tensor<2>> {
         let tokens = items.iter().map(|item| self.tokenizer.encode(item.title)).collect::<Result<Vec<_>>>()?;
-        let batch = TokenBatch::pack(tokens.iter().map(Vec::as_slice), self.tokenizer.max_tokens());
+        // As wide as the longest title of this call (each is already cut to the model's limit):
+        // padding is masked out of the mean, so a narrower batch scores the same for less work.
+        let width = tokens.iter().map(Vec::len).max().unwrap_or(0).max(1);
+        let batch = TokenBatch::pack(tokens.iter().map(Vec::as_slice), width);
         let m = items.len();
         let rows: Vec<i64> = items.iter().map(|item| item.row as i64).collect();
         let rows = Tensor::<1, Int>::from_data(TensorData::new(rows, [m]), &self.device);
@@ -284,4 +346,15 @@ fn ranking(candidates: &[Candidate], scores: &[f32]) -> Vec<Ranked> {
         .enumerate()
         .map(|(position, index)| Ranked { id: candidates[index].id.clone(), score: scores[index], rank: position + 1, server_rank: index + 1 })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn backend_reports_fold_to_one_line() {
+        let report = "The device is poisoned\nCaused by:\n  The device is poisoned\nCaused by:\n  Destroyed: Device was destroyed.\nBacktrace:\nNo backtrace available";
+        assert_eq!(one_line(report), "The device is poisoned: Destroyed: Device was destroyed.");
+    }
 }

@@ -1,6 +1,8 @@
 //! The JavaScript face of the crate: the ONLY module that names `JsValue`, `js_sys` or
 //! `wasm_bindgen`. It converts types and maps errors; every decision is made in the core.
 
+use std::cell::RefCell;
+
 use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
@@ -87,8 +89,23 @@ export interface PrivateUpdate {
 }
 
 export interface CreateOptions {
-  /** Compute backend; this build runs on the CPU ("auto" picks it). */
-  backend?: "auto" | "cpu";
+  /**
+   * Compute backend. "auto" (default) uses WebGPU only when an adapter exists and a short
+   * warm-up shows it faster than the CPU for this model on this device.
+   */
+  backend?: "auto" | "cpu" | "webgpu";
+  /** Timed warm-up runs per backend for "auto" (1..50, default 5). */
+  warmupRuns?: number;
+}
+
+/** Which backend scores, and why. */
+export interface BackendReport {
+  name: "cpu" | "webgpu";
+  reason: string;
+  /** Warm-up median of one re-rank on the CPU, ms (when measured). */
+  cpuMs?: number;
+  /** Warm-up median of one re-rank on WebGPU, ms (when measured). */
+  webgpuMs?: number;
 }
 "#;
 
@@ -109,99 +126,155 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
         .map_err(|e| JsError::new(&e.to_string()))
 }
 
-/// A shopper's on-device re-ranker.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+struct CreateOptions {
+    backend: Backend,
+    warmup_runs: usize,
+}
+
+impl Default for CreateOptions {
+    fn default() -> Self {
+        CreateOptions { backend: Backend::Auto, warmup_runs: 5 }
+    }
+}
+
+#[derive(serde::Deserialize, Clone, Copy, PartialEq)]
+#[serde(rename_all = "lowercase")]
+enum Backend {
+    Auto,
+    Cpu,
+    Webgpu,
+}
+
+/// A shopper's on-device re-ranker. Every method borrows the personalizer for the length of
+/// the call; `rerank` may wait on the GPU, and a call that overlaps it is refused with an
+/// error instead of touching half-updated state (the package's wrapper queues calls).
 #[wasm_bindgen(js_name = Personalizer)]
 pub struct JsPersonalizer {
-    inner: crate::Personalizer,
-    backend: String,
+    inner: RefCell<crate::Personalizer>,
+}
+
+impl JsPersonalizer {
+    fn with<T>(&self, f: impl FnOnce(&mut crate::Personalizer) -> crate::Result<T>) -> Result<T, JsError> {
+        let mut inner = self.inner.try_borrow_mut().map_err(|_| busy())?;
+        f(&mut inner).map_err(js_error)
+    }
+}
+
+fn busy() -> JsError {
+    JsError::new("personalizer: busy with another call (await each call before the next)")
+}
+
+#[cfg(feature = "webgpu")]
+mod gpu;
+#[cfg(feature = "webgpu")]
+use gpu::choose_backend;
+
+/// The CPU build: the package loads it when the page asked for the CPU or has no adapter.
+#[cfg(not(feature = "webgpu"))]
+async fn choose_backend(personalizer: &mut crate::Personalizer, _bundle: &crate::Bundle, options: &CreateOptions) -> Result<(), JsError> {
+    let reason = match options.backend {
+        Backend::Webgpu => return Err(JsError::new("options.backend: \"webgpu\" needs the WebGPU build (the package picks it when the browser has an adapter)")),
+        Backend::Cpu => "the CPU was asked for",
+        Backend::Auto => "this is the CPU build",
+    };
+    personalizer.set_cpu_reason(reason);
+    Ok(())
 }
 
 #[wasm_bindgen(js_class = Personalizer)]
 impl JsPersonalizer {
-    /// Verify a model bundle and load it. Rejects with an `Error` naming the problem.
+    /// Verify a model bundle and load it on the backend `options.backend` picks. Rejects with
+    /// an `Error` naming the problem.
     pub async fn create(
         bundle: Vec<u8>,
         #[wasm_bindgen(unchecked_param_type = "CreateOptions")] options: Option<JsValue>,
     ) -> Result<JsPersonalizer, JsError> {
-        let options = to_json(options.unwrap_or(JsValue::UNDEFINED), "options")?;
-        let backend = match options.get("backend") {
-            None | Some(Value::Null) => "cpu",
-            Some(Value::String(s)) if s == "auto" || s == "cpu" => "cpu",
-            Some(Value::String(s)) if s == "webgpu" => {
-                return Err(JsError::new("options.backend: \"webgpu\" is not available in this build (use \"auto\" or \"cpu\")"));
-            }
-            Some(other) => return Err(JsError::new(&format!("options.backend: expected \"auto\" or \"cpu\", got {other}"))),
-        };
-        let inner = crate::Personalizer::from_bundle_bytes(&bundle).map_err(js_error)?;
-        Ok(JsPersonalizer { inner, backend: backend.to_string() })
+        let options: CreateOptions = settings_from_json(to_json(options.unwrap_or(JsValue::UNDEFINED), "options")?, "options").map_err(js_error)?;
+        if !(1..=50).contains(&options.warmup_runs) {
+            return Err(JsError::new("options.warmupRuns: must be in 1..=50"));
+        }
+        let bundle = crate::Bundle::from_bytes(&bundle).map_err(js_error)?;
+        let mut inner = crate::Personalizer::new(crate::Ranker::from_bundle(&bundle, burn::tensor::Device::flex()).map_err(js_error)?).map_err(js_error)?;
+        choose_backend(&mut inner, &bundle, &options).await?;
+        Ok(JsPersonalizer { inner: RefCell::new(inner) })
     }
 
-    /// The backend in use.
-    #[wasm_bindgen(getter)]
-    pub fn backend(&self) -> String {
-        self.backend.clone()
+    /// The backend in use and why (`name` turns to "cpu" if the GPU fails).
+    #[wasm_bindgen(getter, unchecked_return_type = "BackendReport")]
+    pub fn backend(&self) -> Result<JsValue, JsError> {
+        to_js(&self.with(|p| Ok(p.backend().clone()))?)
     }
 
     /// Record one event of the current session; a click, cart or purchase of a shown item
     /// also updates the personal head (unless learning is off).
-    pub fn observe(&mut self, #[wasm_bindgen(unchecked_param_type = "SessionEvent")] event: JsValue) -> Result<(), JsError> {
+    pub fn observe(&self, #[wasm_bindgen(unchecked_param_type = "SessionEvent")] event: JsValue) -> Result<(), JsError> {
         let event = Event::from_json(&to_json(event, "event")?, "event").map_err(js_error)?;
-        self.inner.observe(event).map_err(js_error)
+        self.with(|p| p.observe(event))
     }
 
     /// Change the on-device learning settings.
     #[wasm_bindgen(js_name = setLearning)]
-    pub fn set_learning(&mut self, #[wasm_bindgen(unchecked_param_type = "LearningOptions")] options: JsValue) -> Result<(), JsError> {
+    pub fn set_learning(&self, #[wasm_bindgen(unchecked_param_type = "LearningOptions")] options: JsValue) -> Result<(), JsError> {
         let config: LearnConfig = settings_from_json(to_json(options, "learning")?, "learning").map_err(js_error)?;
-        self.inner.set_learning(config).map_err(js_error)
+        self.with(|p| p.set_learning(config))
     }
 
     /// Personal state (format version, model fingerprint, personal head, session, checksum).
     #[wasm_bindgen(js_name = exportState)]
     pub fn export_state(&self) -> Result<Vec<u8>, JsError> {
-        self.inner.export_state().map_err(js_error)
+        self.with(|p| p.export_state())
     }
 
     /// Restore a state. Corrupted bytes throw and leave a clean start; a state of another
     /// model or format is discarded (`{restored: false, reason}`).
     #[wasm_bindgen(js_name = importState, unchecked_return_type = "RestoreResult")]
-    pub fn import_state(&mut self, bytes: Vec<u8>) -> Result<JsValue, JsError> {
-        to_js(&self.inner.import_state(&bytes).map_err(js_error)?)
+    pub fn import_state(&self, bytes: Vec<u8>) -> Result<JsValue, JsError> {
+        to_js(&self.with(|p| p.import_state(&bytes))?)
     }
 
     /// Back to the shipped head with an empty session.
-    pub fn forget(&mut self) -> Result<(), JsError> {
-        self.inner.forget().map_err(js_error)
+    pub fn forget(&self) -> Result<(), JsError> {
+        self.with(|p| p.forget())
     }
 
     /// Opt-in: the personal head's change, clipped to `clip` and noised for (ε, δ).
     #[wasm_bindgen(js_name = exportPrivateUpdate, unchecked_return_type = "PrivateUpdate")]
     pub fn export_private_update(&self, #[wasm_bindgen(unchecked_param_type = "PrivacyOptions")] privacy: JsValue) -> Result<JsValue, JsError> {
         let privacy: PrivacyParams = settings_from_json(to_json(privacy, "privacy")?, "privacy").map_err(js_error)?;
-        to_js(&self.inner.export_private_update(&privacy).map_err(js_error)?)
+        to_js(&self.with(|p| p.export_private_update(&privacy))?)
     }
 
-    /// Re-rank server candidates (in server order) for the current session.
+    /// Re-rank server candidates (in server order) for the current session. A promise: on
+    /// WebGPU the scores are read back from the GPU.
     #[wasm_bindgen(unchecked_return_type = "RankedItem[]")]
-    pub fn rerank(
-        &mut self,
+    // Held across the GPU readback on purpose: a call that overlaps gets the "busy" error
+    // instead of seeing a half-done re-rank (the package's wrapper never overlaps calls).
+    #[allow(clippy::await_holding_refcell_ref)]
+    pub async fn rerank(
+        &self,
         #[wasm_bindgen(unchecked_param_type = "Candidate[]")] candidates: JsValue,
         #[wasm_bindgen(unchecked_param_type = "RerankOptions")] options: Option<JsValue>,
     ) -> Result<JsValue, JsError> {
         let candidates = Candidate::list_from_json(&to_json(candidates, "candidates")?, "candidates").map_err(js_error)?;
         let options = RerankOptions::from_json(&to_json(options.unwrap_or(JsValue::UNDEFINED), "options")?, "options").map_err(js_error)?;
-        to_js(&self.inner.rerank(&candidates, &options).map_err(js_error)?)
+        let mut inner = self.inner.try_borrow_mut().map_err(|_| busy())?;
+        to_js(&inner.rerank_async(&candidates, &options).await.map_err(js_error)?)
     }
 
     /// The session's events, oldest first.
     #[wasm_bindgen(unchecked_return_type = "SessionEvent[]")]
     pub fn session(&self) -> Result<JsValue, JsError> {
-        to_js(&self.inner.session())
+        to_js(&self.with(|p| Ok(p.session().to_vec()))?)
     }
 
     /// Forget the session's events.
     #[wasm_bindgen(js_name = clearSession)]
-    pub fn clear_session(&mut self) {
-        self.inner.clear_session();
+    pub fn clear_session(&self) -> Result<(), JsError> {
+        self.with(|p| {
+            p.clear_session();
+            Ok(())
+        })
     }
 }

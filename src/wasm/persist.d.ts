@@ -1,4 +1,4 @@
-import type { CreateOptions, SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, PrivacyOptions, PrivateUpdate, RestoreResult, InitInput } from "./pocketrank.js";
+import type { CreateOptions, SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, PrivacyOptions, PrivateUpdate, RestoreResult, BackendReport } from "./pocketrank.js";
 import { Personalizer } from "./pocketrank.js";
 
 export interface OpenOptions extends CreateOptions {
@@ -6,8 +6,6 @@ export interface OpenOptions extends CreateOptions {
   persist?: boolean;
   /** IndexedDB database name (default "pocketrank"). */
   dbName?: string;
-  /** Where the wasm comes from (what `init` takes); default: next to this module. */
-  wasm?: InitInput | Promise<InitInput>;
 }
 
 /** A Personalizer whose personal state is saved to IndexedDB after every event. */
@@ -15,12 +13,13 @@ export declare class PersistentPersonalizer {
   readonly personalizer: Personalizer;
   /** What happened to the saved state at start. */
   readonly restore: RestoreResult;
-  readonly backend: string;
-  observe(event: SessionEvent): void;
-  rerank(candidates: Candidate[], options?: RerankOptions): RankedItem[];
-  session(): SessionEvent[];
-  setLearning(options: LearningOptions): void;
-  exportPrivateUpdate(privacy: PrivacyOptions): PrivateUpdate;
+  readonly backend: BackendReport;
+  /** Record an event; the state is saved after it (see `flush`). */
+  observe(event: SessionEvent): Promise<void>;
+  rerank(candidates: Candidate[], options?: RerankOptions): Promise<RankedItem[]>;
+  session(): Promise<SessionEvent[]>;
+  setLearning(options: LearningOptions): Promise<void>;
+  exportPrivateUpdate(privacy: PrivacyOptions): Promise<PrivateUpdate>;
   /** Resolves once every change so far is stored. */
   flush(): Promise<void>;
   /** Back to the shipped model with no session, and nothing left in IndexedDB. */

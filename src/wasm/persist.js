@@ -3,8 +3,8 @@
 //
 //   import { openPersonalizer } from "pocketrank/persist";
 //   const p = await openPersonalizer(bundleBytes);          // persist: true by default
-//   p.observe(event); p.rerank(candidates); await p.flush(); await p.forget();
-import init, { Personalizer } from "./pocketrank.js";
+//   await p.observe(event); await p.rerank(candidates); await p.flush(); await p.forget();
+import { Personalizer } from "./pocketrank.js";
 
 const STORE = "state";
 const KEY = "personal";
@@ -47,8 +47,9 @@ export class PersistentPersonalizer {
     return this.personalizer.backend;
   }
 
-  observe(event) {
-    this.personalizer.observe(event);
+  /** Record an event; the state (session and personal head) is saved after it. */
+  async observe(event) {
+    await this.personalizer.observe(event);
     this.#save();
   }
 
@@ -61,7 +62,7 @@ export class PersistentPersonalizer {
   }
 
   setLearning(options) {
-    this.personalizer.setLearning(options);
+    return this.personalizer.setLearning(options);
   }
 
   exportPrivateUpdate(privacy) {
@@ -75,29 +76,32 @@ export class PersistentPersonalizer {
 
   /** Back to the shipped model with no session, and nothing left in IndexedDB. */
   async forget() {
-    this.personalizer.forget();
+    await this.personalizer.forget();
     await this.saving;
     if (this.db) await withStore(this.db, "readwrite", (s) => s.delete(KEY));
   }
 
   #save() {
     if (!this.db) return;
+    // Queued behind the call that changed the state, so it captures exactly that state.
     const bytes = this.personalizer.exportState();
     // Chained so writes land in order; a failed write is reported, not thrown into the page.
     this.saving = this.saving
-      .then(() => withStore(this.db, "readwrite", (s) => s.put(bytes, KEY)))
+      .then(async () => {
+        const state = await bytes;
+        await withStore(this.db, "readwrite", (s) => s.put(state, KEY));
+      })
       .catch((e) => console.warn("pocketrank: could not save personal state:", e));
   }
 }
 
 /**
  * Load the model and restore this shopper's state.
- * options: everything `Personalizer.create` takes, plus `persist` (default true),
- * `dbName` (default "pocketrank") and `wasm` (what `init` takes; default: next to this file).
+ * options: everything `Personalizer.create` takes, plus `persist` (default true) and
+ * `dbName` (default "pocketrank").
  */
 export async function openPersonalizer(bundle, options = {}) {
-  const { persist = true, dbName = "pocketrank", wasm, ...createOptions } = options;
-  await init(wasm === undefined ? undefined : { module_or_path: wasm });
+  const { persist = true, dbName = "pocketrank", ...createOptions } = options;
   const personalizer = await Personalizer.create(bundle, createOptions);
   if (!persist) return new PersistentPersonalizer(personalizer, null, { restored: false, reason: "persistence is off" });
   const db = await openDb(dbName);
@@ -105,7 +109,7 @@ export async function openPersonalizer(bundle, options = {}) {
   let restore = { restored: false, reason: "nothing saved yet" };
   if (saved !== undefined) {
     try {
-      restore = personalizer.importState(saved);
+      restore = await personalizer.importState(saved);
     } catch (e) {
       // Corrupted state: the personalizer has already started clean; drop the bad bytes.
       restore = { restored: false, reason: e.message };

@@ -1,9 +1,10 @@
-import type { CreateOptions, SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, PrivacyOptions, PrivateUpdate, RestoreResult, InitInput } from "./pocketrank.js";
+import type { CreateOptions, SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, PrivacyOptions, PrivateUpdate, RestoreResult, BackendReport } from "./pocketrank.js";
 
 /** The Personalizer API run in a module worker: every call returns a promise. */
 export declare class WorkerPersonalizer {
-  static create(bundle: Uint8Array, options?: CreateOptions & { wasm?: InitInput }): Promise<WorkerPersonalizer>;
-  readonly backend: string;
+  static create(bundle: Uint8Array, options?: CreateOptions): Promise<WorkerPersonalizer>;
+  /** The backend in use and why, as of the latest answer. */
+  readonly backend: BackendReport;
   observe(event: SessionEvent): Promise<void>;
   rerank(candidates: Candidate[], options?: RerankOptions): Promise<RankedItem[]>;
   session(): Promise<SessionEvent[]>;

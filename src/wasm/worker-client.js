@@ -12,7 +12,8 @@ export class WorkerPersonalizer {
 
   constructor(worker) {
     this.#worker = worker;
-    worker.onmessage = ({ data: { id, result, error } }) => {
+    worker.onmessage = ({ data: { id, result, error, backend } }) => {
+      if (backend !== undefined) this.backend = backend;
       const call = this.#pending.get(id);
       if (!call) return;
       this.#pending.delete(id);
@@ -34,14 +35,12 @@ export class WorkerPersonalizer {
     });
   }
 
-  /** Start a worker and load the bundle in it. options as Personalizer.create, plus `wasm`. */
+  /** Start a worker and load the bundle in it. options as Personalizer.create. */
   static async create(bundle, options = {}) {
-    const { wasm, ...createOptions } = options;
     const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
     const client = new WorkerPersonalizer(worker);
     try {
-      const { backend } = await client.#call("create", [bundle, createOptions, wasm]);
-      client.backend = backend;
+      await client.#call("create", [bundle, options]);
       return client;
     } catch (e) {
       worker.terminate();

@@ -1,6 +1,6 @@
-// The module worker behind `pocketrank/worker`: owns the wasm Personalizer so model work
-// never blocks the page's main thread. Messages: {id, method, args} -> {id, result | error}.
-import init, { Personalizer } from "./pocketrank.js";
+// The module worker behind `pocketrank/worker`: owns the Personalizer so model work never
+// blocks the page's main thread. Messages: {id, method, args} -> {id, result | error, backend}.
+import { Personalizer } from "./pocketrank.js";
 
 const METHODS = new Set(["observe", "rerank", "session", "clearSession", "setLearning", "exportState", "importState", "forget", "exportPrivateUpdate"]);
 let personalizer = null;
@@ -9,20 +9,19 @@ self.onmessage = async ({ data: { id, method, args = [] } }) => {
   try {
     let result;
     if (method === "create") {
-      const [bundle, options, wasm] = args;
-      await init(wasm === undefined ? undefined : { module_or_path: wasm });
-      personalizer?.free();
+      const [bundle, options] = args;
+      await personalizer?.free();
       personalizer = await Personalizer.create(bundle, options);
-      result = { backend: personalizer.backend };
     } else if (!METHODS.has(method)) {
       throw new Error(`worker: unknown method ${JSON.stringify(method)}`);
     } else if (!personalizer) {
       throw new Error("worker: the personalizer is not created yet");
     } else {
-      result = personalizer[method](...args);
+      result = await personalizer[method](...args);
     }
-    self.postMessage({ id, result });
+    // The backend travels with every answer: it changes if the GPU is lost.
+    self.postMessage({ id, result, backend: personalizer?.backend });
   } catch (e) {
-    self.postMessage({ id, error: e instanceof Error ? e.message : String(e) });
+    self.postMessage({ id, error: e instanceof Error ? e.message : String(e), backend: personalizer?.backend });
   }
 };

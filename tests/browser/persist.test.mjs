@@ -32,13 +32,13 @@ test("state round-trips across a reload, forget() empties IndexedDB, nothing lea
   assert.deepEqual(first, { restored: false, reason: "nothing saved yet" });
   const before = await page.evaluate(async (slate) => {
     const p = window.p;
-    p.observe({ itemId: "10", type: "view", ts: 1, title: "The Legend of Zelda: The Minish Cap" });
-    p.rerank(slate);
-    p.observe({ itemId: "3", type: "click", ts: 2, title: "Metroid Fusion" }); // learns
-    p.rerank(slate);
-    p.observe({ itemId: "4", type: "cart", ts: 3, title: "Pokemon Ruby" }); // learns again
+    await p.observe({ itemId: "10", type: "view", ts: 1, title: "The Legend of Zelda: The Minish Cap" });
+    await p.rerank(slate);
+    await p.observe({ itemId: "3", type: "click", ts: 2, title: "Metroid Fusion" }); // learns
+    await p.rerank(slate);
+    await p.observe({ itemId: "4", type: "cart", ts: 3, title: "Pokemon Ruby" }); // learns again
     await p.flush();
-    return { ranking: p.rerank(slate), session: p.session().length };
+    return { ranking: await p.rerank(slate), session: (await p.session()).length };
   }, SLATE);
   assert.equal(before.session, 3);
 
@@ -46,7 +46,7 @@ test("state round-trips across a reload, forget() empties IndexedDB, nothing lea
   await page.waitForFunction(() => window.ready === true);
   const restored = await page.evaluate(() => window.open());
   assert.deepEqual(restored, { restored: true });
-  const after = await page.evaluate((slate) => ({ ranking: window.p.rerank(slate), session: window.p.session().length }), SLATE);
+  const after = await page.evaluate(async (slate) => ({ ranking: await window.p.rerank(slate), session: (await window.p.session()).length }), SLATE);
   assert.equal(after.session, 3);
   assert.deepEqual(after.ranking, before.ranking, "same head and session after the reload give the same ranking");
 
@@ -55,7 +55,7 @@ test("state round-trips across a reload, forget() empties IndexedDB, nothing lea
     const bytes = new Uint8Array(await (await fetch("/models/games/model.bundle")).arrayBuffer());
     const { openPersonalizer } = await import("/pkg/persist.js");
     const q = await openPersonalizer(bytes, { persist: false });
-    for (const e of window.p.session()) q.personalizer.observe({ ...e, type: "view" });
+    for (const e of await window.p.session()) await q.personalizer.observe({ ...e, type: "view" });
     return q.rerank(slate);
   }, SLATE);
   assert.notDeepEqual(shipped.map((r) => r.score), after.ranking.map((r) => r.score), "learning changed the scores");
@@ -75,7 +75,8 @@ test("state round-trips across a reload, forget() empties IndexedDB, nothing lea
   );
   assert.deepEqual(left, [], "forget() leaves nothing in IndexedDB");
 
-  const allowed = new Set(["/tests/browser/persist.html", "/pkg/persist.js", "/pkg/pocketrank.js", "/pkg/pocketrank_bg.wasm", "/models/games/model.bundle"]);
+  // No WebGPU in this browser: the CPU build is the only wasm loaded.
+  const allowed = new Set(["/tests/browser/persist.html", "/pkg/persist.js", "/pkg/pocketrank.js", "/pkg/cpu/pocketrank_cpu.js", "/pkg/cpu/pocketrank_cpu_bg.wasm", "/models/games/model.bundle"]);
   for (const url of requests) {
     const u = new URL(url);
     assert.equal(u.origin, server.url, `request to another origin: ${url}`);
@@ -89,7 +90,7 @@ test("corrupted state is survived: clear reason, clean start, bad bytes removed"
   const page = await freshPage(context, []);
   await page.evaluate(() => window.open());
   await page.evaluate(async () => {
-    window.p.observe({ itemId: "3", type: "view", ts: 1 });
+    await window.p.observe({ itemId: "3", type: "view", ts: 1 });
     await window.p.flush();
     // Flip one byte of the stored state.
     await new Promise((resolve, reject) => {
@@ -113,8 +114,8 @@ test("corrupted state is survived: clear reason, clean start, bad bytes removed"
   const restore = await page.evaluate(() => window.open());
   assert.equal(restore.restored, false);
   assert.match(restore.reason, /personal state rejected: checksum mismatch/);
-  const works = await page.evaluate((slate) => window.p.rerank(slate).length, SLATE);
+  const works = await page.evaluate(async (slate) => (await window.p.rerank(slate)).length, SLATE);
   assert.equal(works, SLATE.length);
-  assert.equal(await page.evaluate(() => window.p.session().length), 0);
+  assert.equal(await page.evaluate(async () => (await window.p.session()).length), 0);
   await context.close();
 });

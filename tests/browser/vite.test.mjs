@@ -30,7 +30,8 @@ test("vite build of a page importing pocketrank runs in chromium", async () => {
     await page.goto(`${server.url}/`);
     await page.waitForFunction(() => window.result !== undefined, null, { timeout: 30_000 });
     const result = await page.evaluate(() => window.result);
-    assert.equal(result.backend, "cpu");
+    assert.equal(result.backend.name, "cpu");
+    assert.match(result.backend.reason, /no WebGPU/);
     assert.deepEqual([...result.ids].sort(), ["0", "2", "3"]);
     assert.deepEqual(errors, []);
   } finally {

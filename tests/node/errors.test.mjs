@@ -20,24 +20,25 @@ test("a tampered bundle is refused", async () => {
 
 test("bad inputs name the field, and the personalizer survives them", async () => {
   const p = await Personalizer.create(bundle);
-  assert.throws(() => p.observe({ itemId: "1", type: "like", ts: 1 }), (e) => e instanceof Error && e.message.startsWith('event.type: unknown event type "like"'));
-  assert.throws(() => p.observe({ type: "view", ts: 1 }), { message: "event.itemId: missing" });
-  assert.throws(() => p.rerank([{ id: "1", title: "a" }, { id: "", title: "b" }]), { message: "candidates[1].id: empty" });
-  assert.throws(() => p.rerank([{ id: "1", title: "a", serverScore: "x" }]), { message: "candidates[0].serverScore: expected a number, got a string" });
-  assert.throws(() => p.rerank("nope"), { message: "candidates: expected an array, got a string" });
-  assert.throws(() => p.rerank([{ id: 1, title: "a" }], { serverOrder: 3 }), { message: "options.serverOrder: expected a boolean, got a number" });
+  await assert.rejects(p.observe({ itemId: "1", type: "like", ts: 1 }), (e) => e instanceof Error && e.message.startsWith('event.type: unknown event type "like"'));
+  await assert.rejects(p.observe({ type: "view", ts: 1 }), { message: "event.itemId: missing" });
+  await assert.rejects(p.rerank([{ id: "1", title: "a" }, { id: "", title: "b" }]), { message: "candidates[1].id: empty" });
+  await assert.rejects(p.rerank([{ id: "1", title: "a", serverScore: "x" }]), { message: "candidates[0].serverScore: expected a number, got a string" });
+  await assert.rejects(p.rerank("nope"), { message: "candidates: expected an array, got a string" });
+  await assert.rejects(p.rerank([{ id: 1, title: "a" }], { serverOrder: 3 }), { message: "options.serverOrder: expected a boolean, got a number" });
   await assert.rejects(Personalizer.create(bundle, { backend: "tpu" }), /options.backend/);
   // Still alive and consistent after every error above.
-  p.observe({ itemId: 0, type: "view", ts: 1, title: "Fire Emblem: The Sacred Stones" });
-  const ranked = p.rerank([{ id: 1, title: "GBA 6-Pak Care Case - Game Boy Advance" }, { id: "2", title: "Zelda" }]);
+  await assert.rejects(Personalizer.create(bundle, { backend: "webgpu" }), /options.backend: "webgpu" was asked for, but this browser has no WebGPU/);
+  await p.observe({ itemId: 0, type: "view", ts: 1, title: "Fire Emblem: The Sacred Stones" });
+  const ranked = await p.rerank([{ id: 1, title: "GBA 6-Pak Care Case - Game Boy Advance" }, { id: "2", title: "Zelda" }]);
   assert.deepEqual(ranked.map((r) => r.id).sort(), ["1", "2"]);
-  assert.deepEqual(p.session().map((e) => e.itemId), ["0"]);
-  p.free();
+  assert.deepEqual((await p.session()).map((e) => e.itemId), ["0"]);
+  await p.free();
 });
 
 test("an empty session keeps the server's order", async () => {
   const p = await Personalizer.create(bundle);
-  const ranked = p.rerank([{ id: "10", title: "x" }, { id: "11", title: "y" }, { id: "12", title: "z" }]);
+  const ranked = await p.rerank([{ id: "10", title: "x" }, { id: "11", title: "y" }, { id: "12", title: "z" }]);
   assert.deepEqual(ranked.map((r) => [r.id, r.rank, r.serverRank]), [["10", 1, 1], ["11", 2, 2], ["12", 3, 3]]);
-  p.free();
+  await p.free();
 });

@@ -6,11 +6,11 @@ import path from "node:path";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-/** The wasm package from pkg/, initialised synchronously from its bytes (no fetch in Node). */
+/** The package from pkg/; `create` hands it the CPU build's bytes (Node has no WebGPU, and no fetch of files). */
 export async function loadPackage() {
   const pkg = await import(path.join(root, "pkg/pocketrank.js"));
-  pkg.initSync({ module: readFileSync(path.join(root, "pkg/pocketrank_bg.wasm")) });
-  return pkg;
+  const wasm = { cpu: readFileSync(path.join(root, "pkg/cpu/pocketrank_cpu_bg.wasm")) };
+  return { ...pkg, Personalizer: { create: (bundle, options = {}) => pkg.Personalizer.create(bundle, { wasm, ...options }) } };
 }
 
 export function shippedBundle() {

@@ -13,15 +13,15 @@ test("golden corpus: same order, scores within tolerance", async () => {
   assert.equal(createHash("sha256").update(bundle).digest("hex"), corpus.modelSha256, "golden corpus made with another model");
   const titleOf = titles(corpus.data);
   const p = await Personalizer.create(bundle, { backend: "cpu" });
-  assert.equal(p.backend, "cpu");
+  assert.deepEqual(p.backend, { name: "cpu", reason: "the CPU was asked for" });
   assert.ok(corpus.sessions.length >= 200);
   let worst = 0;
   for (const session of corpus.sessions) {
     const { events, candidates, options } = sessionInputs(session, titleOf);
     // A fresh shopper per session: shipped head, no session, no slate to learn from.
-    p.forget();
-    for (const e of events) p.observe(e);
-    const ranked = p.rerank(candidates, options);
+    await p.forget();
+    for (const e of events) await p.observe(e);
+    const ranked = await p.rerank(candidates, options);
     assert.deepEqual(ranked.map((r) => r.id), session.expected.map((e) => e.id), `order differs for user ${session.user}`);
     ranked.forEach((r, i) => {
       worst = Math.max(worst, Math.abs(r.score - session.expected[i].score));
@@ -30,5 +30,5 @@ test("golden corpus: same order, scores within tolerance", async () => {
   }
   assert.ok(worst <= corpus.tolerance, `largest score difference ${worst} > ${corpus.tolerance}`);
   console.log(`# ${corpus.sessions.length} sessions, largest score difference ${worst.toExponential(2)}`);
-  p.free();
+  await p.free();
 });

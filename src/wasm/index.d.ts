@@ -1,0 +1,29 @@
+export type { EventType, SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, RestoreResult, PrivacyOptions, PrivateUpdate, CreateOptions as BuildCreateOptions, BackendReport, InitInput } from "./cpu/pocketrank_cpu.js";
+import type { SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, RestoreResult, PrivacyOptions, PrivateUpdate, CreateOptions as BuildCreateOptions, BackendReport, InitInput } from "./cpu/pocketrank_cpu.js";
+
+export interface CreateOptions extends BuildCreateOptions {
+  /** Where each build's .wasm comes from (URL, Response or bytes); default: next to the package. */
+  wasm?: { cpu?: InitInput; webgpu?: InitInput };
+}
+
+/**
+ * A shopper's on-device re-ranker. Every method returns a promise and calls run in order,
+ * one at a time. Bad input rejects with an `Error` naming the field.
+ */
+export declare class Personalizer {
+  /** Verify a bundle and load it; only the wasm build that is used is fetched. */
+  static create(bundle: Uint8Array, options?: CreateOptions): Promise<Personalizer>;
+  /** The backend in use and why; turns to the CPU if the GPU is lost. */
+  readonly backend: BackendReport;
+  observe(event: SessionEvent): Promise<void>;
+  rerank(candidates: Candidate[], options?: RerankOptions): Promise<RankedItem[]>;
+  session(): Promise<SessionEvent[]>;
+  clearSession(): Promise<void>;
+  setLearning(options: LearningOptions): Promise<void>;
+  exportState(): Promise<Uint8Array>;
+  importState(bytes: Uint8Array): Promise<RestoreResult>;
+  forget(): Promise<void>;
+  exportPrivateUpdate(privacy: PrivacyOptions): Promise<PrivateUpdate>;
+  /** Release the model's memory. */
+  free(): Promise<void>;
+}
