@@ -6,13 +6,8 @@ export interface CreateOptions extends BuildCreateOptions {
   wasm?: { cpu?: InitInput; webgpu?: InitInput };
 }
 
-/**
- * A shopper's on-device re-ranker. Every method returns a promise and calls run in order,
- * one at a time. Bad input rejects with an `Error` naming the field.
- */
-export declare class Personalizer {
-  /** Verify a bundle and load it; only the wasm build that is used is fetched. */
-  static create(bundle: Uint8Array, options?: CreateOptions): Promise<Personalizer>;
+/** What a personalizer does, in the page or in a worker: every call returns a promise. */
+export interface PersonalizerMethods {
   /** The backend in use and why; turns to the CPU if the GPU is lost. */
   readonly backend: BackendReport;
   observe(event: SessionEvent): Promise<void>;
@@ -24,6 +19,16 @@ export declare class Personalizer {
   importState(bytes: Uint8Array): Promise<RestoreResult>;
   forget(): Promise<void>;
   exportPrivateUpdate(privacy: PrivacyOptions): Promise<PrivateUpdate>;
+}
+
+/**
+ * A shopper's on-device re-ranker. Calls run in order, one at a time. Bad input rejects with
+ * an `Error` naming the field.
+ */
+export declare class Personalizer {
+  /** Verify a bundle and load it; only the wasm build that is used is fetched. */
+  static create(bundle: Uint8Array, options?: CreateOptions): Promise<Personalizer>;
   /** Release the model's memory. */
   free(): Promise<void>;
 }
+export interface Personalizer extends PersonalizerMethods {}
