@@ -21,13 +21,23 @@ pub struct Restore {
     pub reason: Option<String>,
 }
 
+/// A compute backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendName {
+    /// burn's flex backend, in wasm or natively.
+    Cpu,
+    /// burn-wgpu on the browser's WebGPU device.
+    Webgpu,
+}
+
 /// Which backend scores, and why. `cpu_ms`/`webgpu_ms` are the warm-up timings the choice
 /// was made on (median milliseconds of one re-rank), when it was measured.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BackendReport {
-    /// "cpu" or "webgpu".
-    pub name: String,
+    /// The backend that scores.
+    pub name: BackendName,
     /// Why this backend.
     pub reason: String,
     /// Warm-up median on the CPU, ms.
@@ -38,10 +48,12 @@ pub struct BackendReport {
     pub webgpu_ms: Option<f64>,
 }
 
+/// Warm-up medians, ms: (CPU, accelerator).
+pub type Timings = (f64, f64);
+
 impl BackendReport {
-    /// The CPU, for `reason`.
-    pub fn cpu(reason: impl Into<String>) -> BackendReport {
-        BackendReport { name: "cpu".into(), reason: reason.into(), cpu_ms: None, webgpu_ms: None }
+    fn new(name: BackendName, reason: String, timings: Option<Timings>) -> BackendReport {
+        BackendReport { name, reason, cpu_ms: timings.map(|t| t.0), webgpu_ms: timings.map(|t| t.1) }
     }
 }
 
@@ -78,7 +90,7 @@ impl Personalizer {
         Ok(Personalizer {
             ranker,
             accelerator: None,
-            backend: BackendReport::cpu("the CPU was asked for"),
+            backend: BackendReport::new(BackendName::Cpu, "the CPU was asked for".into(), None),
             session: Vec::new(),
             head: shipped_head.clone(),
             shipped_head,
@@ -93,25 +105,21 @@ impl Personalizer {
         &self.backend
     }
 
-    /// Record why the CPU scores (no accelerator was tried or found).
-    pub fn set_cpu_reason(&mut self, reason: impl Into<String>) {
-        self.set_backend(BackendReport::cpu(reason));
-    }
-
-    /// Record a CPU choice with its measurements; drops any accelerator.
-    pub fn set_backend(&mut self, report: BackendReport) {
+    /// Score on the CPU from now on (dropping any accelerator), for `reason`, with the
+    /// warm-up timings when the choice was measured.
+    pub fn use_cpu(&mut self, reason: impl Into<String>, timings: Option<Timings>) {
         self.accelerator = None;
-        self.backend = report;
+        self.backend = BackendReport::new(BackendName::Cpu, reason.into(), timings);
     }
 
     /// Score on `accelerator` (the same bundle on a GPU) from now on, with the personal head.
-    pub fn use_accelerator(&mut self, mut accelerator: Ranker, report: BackendReport) -> Result<()> {
+    pub fn use_accelerator(&mut self, mut accelerator: Ranker, reason: impl Into<String>, timings: Option<Timings>) -> Result<()> {
         if accelerator.fingerprint() != self.ranker.fingerprint() {
             return Err(crate::Error::invalid("accelerator", "holds another model than the CPU ranker"));
         }
         accelerator.set_head(&self.head)?;
         self.accelerator = Some(accelerator);
-        self.backend = report;
+        self.backend = BackendReport::new(BackendName::Webgpu, reason.into(), timings);
         Ok(())
     }
 
@@ -119,7 +127,7 @@ impl Personalizer {
     /// `candidates` items) on the CPU and on `accelerator`, `runs` timed runs each after one
     /// untimed run (shader compilation, first allocations). `now` is a millisecond clock.
     /// The shopper's session and head are not touched.
-    pub async fn time_backends(&self, accelerator: &Ranker, candidates: usize, runs: usize, now: &dyn Fn() -> f64) -> Result<(f64, f64)> {
+    pub async fn time_backends(&self, accelerator: &Ranker, candidates: usize, runs: usize, now: &dyn Fn() -> f64) -> Result<Timings> {
         let (events, slate) = self.ranker.synthetic_request(candidates);
         let options = RerankOptions::default();
         let mut medians = [0.0; 2];
@@ -217,8 +225,7 @@ impl Personalizer {
                 // Bad input is bad on every backend: say so, keep the accelerator.
                 Err(e) if e.kind() == crate::ErrorKind::InvalidInput => return Err(e),
                 Err(e) => {
-                    self.accelerator = None;
-                    self.backend = BackendReport::cpu(format!("WebGPU failed ({e}); switched to the CPU"));
+                    self.use_cpu(format!("WebGPU failed ({e}); switched to the CPU"), None);
                     None
                 }
             },

@@ -157,8 +157,7 @@ impl Ranker {
     /// [`Ranker::rerank`], plus what on-device learning needs to remember about the slate
     /// (`None` for an empty session or no candidates). The one path every front end takes.
     pub fn rerank_slate(&self, events: &[Event], candidates: &[Candidate], options: &RerankOptions) -> Result<(Vec<Ranked>, Option<Slate>)> {
-        let (scores, slate) = self.score_slate(events, candidates, options)?;
-        Ok((ranking(candidates, &scores), slate))
+        ready(self.rerank_slate_async(events, candidates, options))
     }
 
     /// Scores of `candidates`, in their given order.
@@ -180,7 +179,7 @@ impl Ranker {
 
     /// The one scoring path. Everything the caller needs back (scores, and for learning the
     /// candidate and session vectors) is packed into one tensor and read back once: on a GPU
-    /// every readback is a round trip that costs more than this model's arithmetic.
+    /// each readback is a round trip to the device.
     pub async fn score_slate_async(&self, events: &[Event], candidates: &[Candidate], options: &RerankOptions) -> Result<(Vec<f32>, Option<Slate>)> {
         let Some(encoded) = self.encode(events, candidates, options)? else { return Ok((Vec::new(), None)) };
         let scores = self.head_scores(&encoded);

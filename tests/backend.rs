@@ -5,7 +5,7 @@
 mod common;
 
 use pocketrank::learn::LearnConfig;
-use pocketrank::personalizer::BackendReport;
+use pocketrank::personalizer::BackendName;
 use pocketrank::{Candidate, Event, EventKind, Personalizer, RerankOptions};
 
 fn slate() -> Vec<Candidate> {
@@ -15,10 +15,6 @@ fn slate() -> Vec<Candidate> {
         .collect()
 }
 
-fn report() -> BackendReport {
-    BackendReport { name: "webgpu".into(), reason: "test".into(), cpu_ms: None, webgpu_ms: None }
-}
-
 #[test]
 fn an_accelerator_of_the_same_model_ranks_like_the_cpu_and_follows_learning() {
     let mut cpu_only = Personalizer::new(common::shipped_ranker()).unwrap();
@@ -26,8 +22,8 @@ fn an_accelerator_of_the_same_model_ranks_like_the_cpu_and_follows_learning() {
     let mut frozen = Personalizer::new(common::shipped_ranker()).unwrap();
     frozen.set_learning(LearnConfig { enabled: false, ..LearnConfig::default() }).unwrap();
     // A second CPU ranker stands in for the GPU: same bundle, separate tensors.
-    accelerated.use_accelerator(common::shipped_ranker(), report()).unwrap();
-    assert_eq!(accelerated.backend().name, "webgpu");
+    accelerated.use_accelerator(common::shipped_ranker(), "a stand-in", None).unwrap();
+    assert_eq!(accelerated.backend().name, BackendName::Webgpu);
     for p in [&mut cpu_only, &mut accelerated, &mut frozen] {
         p.observe(Event { item_id: "10".into(), kind: EventKind::View, ts: 1.0, title: None }).unwrap();
         p.rerank(&slate(), &RerankOptions::default()).unwrap();
@@ -51,9 +47,9 @@ fn an_accelerator_of_another_model_is_refused() {
         Default::default(),
         burn::tensor::Device::flex(),
     );
-    let err = p.use_accelerator(other, report()).unwrap_err();
+    let err = p.use_accelerator(other, "another model", None).unwrap_err();
     assert_eq!(err.to_string(), "accelerator: holds another model than the CPU ranker");
-    assert_eq!(p.backend().name, "cpu");
+    assert_eq!(p.backend().name, BackendName::Cpu);
 }
 
 #[test]

@@ -47,40 +47,35 @@ async fn gpu_device() -> Result<burn::tensor::Device, String> {
 
 /// Put the bundle on the GPU when asked, or when the warm-up shows it faster.
 pub(super) async fn choose_backend(personalizer: &mut crate::Personalizer, bundle: &crate::Bundle, options: &CreateOptions) -> Result<(), JsError> {
-    use crate::personalizer::BackendReport;
     if options.backend == Backend::Cpu {
-        personalizer.set_cpu_reason("the CPU was asked for");
+        personalizer.use_cpu("the CPU was asked for", None);
         return Ok(());
     }
     let device = match gpu_device().await {
         Ok(device) => device,
         Err(e) if options.backend == Backend::Webgpu => return Err(JsError::new(&format!("options.backend: WebGPU is not available here: {e}"))),
         Err(e) => {
-            personalizer.set_cpu_reason(format!("no WebGPU device ({e})"));
+            personalizer.use_cpu(format!("no WebGPU device ({e})"), None);
             return Ok(());
         }
     };
     let accelerator = crate::Ranker::from_bundle(bundle, device).map_err(js_error)?;
     if options.backend == Backend::Webgpu {
-        let report = BackendReport { name: "webgpu".into(), reason: "WebGPU was asked for".into(), cpu_ms: None, webgpu_ms: None };
-        return personalizer.use_accelerator(accelerator, report).map_err(js_error);
+        return personalizer.use_accelerator(accelerator, "WebGPU was asked for", None).map_err(js_error);
     }
-    let timed = personalizer.time_backends(&accelerator, WARMUP_CANDIDATES, options.warmup_runs, &now_ms).await;
-    let (cpu, gpu) = match timed {
-        Ok(times) => times,
+    let timings = match personalizer.time_backends(&accelerator, WARMUP_CANDIDATES, options.warmup_runs, &now_ms).await {
+        Ok(timings) => timings,
         Err(e) => {
-            personalizer.set_cpu_reason(format!("WebGPU failed its warm-up ({e})"));
+            personalizer.use_cpu(format!("WebGPU failed its warm-up ({e})"), None);
             return Ok(());
         }
     };
+    let (cpu, gpu) = timings;
     let measured = format!("warm-up, one re-rank of {WARMUP_CANDIDATES} candidates: WebGPU {gpu:.2} ms, CPU {cpu:.2} ms");
     if gpu < cpu {
-        let report = BackendReport { name: "webgpu".into(), reason: format!("WebGPU is faster here ({measured})"), cpu_ms: Some(cpu), webgpu_ms: Some(gpu) };
-        personalizer.use_accelerator(accelerator, report).map_err(js_error)
+        personalizer.use_accelerator(accelerator, format!("WebGPU is faster here ({measured})"), Some(timings)).map_err(js_error)
     } else {
-        let report = BackendReport { cpu_ms: Some(cpu), webgpu_ms: Some(gpu), ..BackendReport::cpu(format!("the CPU is faster here ({measured})")) };
-        personalizer.set_backend(report);
+        personalizer.use_cpu(format!("the CPU is faster here ({measured})"), Some(timings));
         Ok(())
     }
 }
-

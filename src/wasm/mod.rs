@@ -195,7 +195,7 @@ async fn choose_backend(personalizer: &mut crate::Personalizer, _bundle: &crate:
         Backend::Cpu => "the CPU was asked for",
         Backend::Auto => "this is the CPU build",
     };
-    personalizer.set_cpu_reason(reason);
+    personalizer.use_cpu(reason, None);
     Ok(())
 }
 
