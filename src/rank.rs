@@ -131,6 +131,11 @@ impl Ranker {
         &self.fingerprint
     }
 
+    /// The title tokenizer.
+    pub fn tokenizer(&self) -> &TitleTokenizer {
+        &self.tokenizer
+    }
+
     /// The model (read-only).
     pub fn model(&self) -> &Model {
         &self.model

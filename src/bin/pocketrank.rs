@@ -50,6 +50,10 @@ enum Command {
         /// Random seed.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Fine-tune this model (directory or bundle) on the data instead of starting from
+        /// scratch: its tokenizer and weights carry over, the catalog's items get new ID rows.
+        #[arg(long)]
+        init: Option<PathBuf>,
     },
     /// Evaluate a model on a protocol over the test (or validation) split.
     Eval {
@@ -188,10 +192,11 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Train { data, out, epochs, max_minutes, patience, d_model, seed } => {
+        Command::Train { data, out, epochs, max_minutes, patience, d_model, seed, init } => {
             let config = TrainConfig::new().with_epochs(epochs).with_max_minutes(max_minutes).with_patience(patience).with_d_model(d_model).with_seed(seed);
             let command = std::iter::once("pocketrank".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ");
-            pocketrank_cli::write_model_dir(&data, &out, &config, &command)
+            let base = init.as_deref().map(load_ranker).transpose()?;
+            pocketrank_cli::write_model_dir(&data, &out, &config, &command, base.as_ref())
         }
         Command::Eval { model, data, protocol, split, users, candidates, json, learn_k, learn_visits, learning } => {
             let protocol = Protocol::parse(&protocol)?;
@@ -464,9 +469,9 @@ mod pocketrank_cli {
     }
 
     /// Train, evaluate on test, and write bundle, config, report, model card and manifest.
-    pub fn write_model_dir(data_dir: &Path, out: &Path, config: &TrainConfig, command: &str) -> Result<()> {
+    pub fn write_model_dir(data_dir: &Path, out: &Path, config: &TrainConfig, command: &str, base: Option<&Ranker>) -> Result<()> {
         let device = Device::flex();
-        let trained = train::train(data_dir, config, &device)?;
+        let trained = train::train(data_dir, config, &device, base)?;
         let bundle = trained.bundle()?.to_bytes();
         std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
         let ranker = trained.ranker(&device);

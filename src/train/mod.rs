@@ -29,7 +29,7 @@ use crate::data::{Dataset, Split};
 // `Result` is not imported: burn's `Config` derive expects the std one in scope.
 use crate::error::Error;
 use crate::eval::{self, Metrics, Protocol};
-use crate::model::{Model, ModelConfig};
+use crate::model::{ItemEncoderConfig, Model, ModelConfig};
 use crate::rank::Ranker;
 use crate::text::{TitleTokenizer, TokenBatch};
 
@@ -149,13 +149,22 @@ struct Batch {
 }
 
 /// Train on `dir` (items.tsv, sequences.tsv, candidates/random.tsv for validation users).
-pub fn train(dir: &Path, config: &TrainConfig, device: &Device) -> crate::Result<Trained> {
+///
+/// With `base` (`train --init`), fine-tune it instead of starting from scratch: its tokenizer
+/// and every weight but the ID table carry over (the architecture too; `config`'s d_model and
+/// vocabulary size are not used). This catalog's items get new ID rows, each starting as the
+/// base's "unknown" row, so training starts from the base's text-only reading of each item —
+/// the model `pocketrank eval` runs zero-shot.
+pub fn train(dir: &Path, config: &TrainConfig, device: &Device, base: Option<&Ranker>) -> crate::Result<Trained> {
     let started = Instant::now();
     let data = Dataset::load(dir)?;
     device.seed(config.seed);
     let mut rng = StdRng::seed_from_u64(config.seed);
 
-    let tokenizer = TitleTokenizer::new(train_wordpiece(&data.titles, config.vocab_size)?, config.title_tokens);
+    let tokenizer = match base {
+        Some(base) => base.tokenizer().clone(),
+        None => TitleTokenizer::new(train_wordpiece(&data.titles, config.vocab_size)?, config.title_tokens),
+    };
     eprintln!("tokenizer: {} tokens ({:.0} s)", tokenizer.vocab_size(), started.elapsed().as_secs_f64());
     let all_tokens: Vec<Vec<u32>> = data.titles.iter().map(|t| tokenizer.encode(t)).collect::<crate::Result<_>>()?;
 
@@ -172,9 +181,15 @@ pub fn train(dir: &Path, config: &TrainConfig, device: &Device) -> crate::Result
     }
     let trainable_items: Vec<usize> = (0..data.ids.len()).filter(|&i| row_of[i] != 0).collect();
     let interactions: Vec<usize> = (0..data.users.len()).flat_map(|u| data.training_part(u).iter().copied()).collect();
-    let model_config = ModelConfig::sized(catalog.len(), tokenizer.vocab_size(), config.d_model, config.title_tokens);
+    let model_config = match base {
+        Some(base) => ModelConfig { item: ItemEncoderConfig { n_items: catalog.len(), ..base.config().item.clone() }, ..base.config().clone() },
+        None => ModelConfig::sized(catalog.len(), tokenizer.vocab_size(), config.d_model, config.title_tokens),
+    };
     let train_device = device.clone().autodiff();
-    let mut model = model_config.init(&train_device);
+    let mut model = match base {
+        Some(base) => start_from(base.model(), &model_config, &train_device),
+        None => model_config.init(&train_device),
+    };
     let parameters = model.num_params();
     let mut optimizer = AdamConfig::new().init();
 
@@ -255,6 +270,19 @@ pub fn train(dir: &Path, config: &TrainConfig, device: &Device) -> crate::Result
         catalog,
         report: TrainReport { epochs, best_epoch, calibration, seconds: started.elapsed().as_secs_f64(), parameters },
     })
+}
+
+/// `base`'s weights on `device`, with an ID table for `config`'s catalog whose rows all start
+/// as `base`'s "unknown" row (row 0).
+fn start_from(base: &Model, config: &ModelConfig, device: &Device) -> Model {
+    let d = config.item.d_model;
+    let rows = config.item.n_items + 1;
+    // Every weight as trainable parameters on `device`, then the ID table swapped for this catalog's.
+    let base_config = ModelConfig { item: ItemEncoderConfig { n_items: base.item.id_embedding.weight.dims()[0] - 1, ..config.item.clone() }, ..config.clone() };
+    let mut model = base_config.init(device).load_record(base.clone().into_record());
+    let unknown = base.item.id_embedding.weight.val().slice([0..1, 0..d]).to_device(device);
+    model.item.id_embedding.weight = Param::from_tensor(unknown.repeat_dim(0, rows));
+    model
 }
 
 #[allow(clippy::too_many_arguments)]
