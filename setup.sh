@@ -13,6 +13,10 @@ rustup target add wasm32-unknown-unknown
 if ! command -v chromium >/dev/null 2>&1; then
   apt-get update && apt-get install -y chromium
 fi
+# Training curves are drawn with a system TrueType font.
+if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] && [ ! -f /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ]; then
+  apt-get update && apt-get install -y fonts-dejavu-core
+fi
 if ! wasm-bindgen --version 2>/dev/null | grep -q "0.2.130"; then
   # Without --locked: the locked build of this version fails to resolve.
   cargo install wasm-bindgen-cli --version 0.2.130

@@ -23,13 +23,16 @@ fn train_writes_a_verified_model_directory_that_evaluates() {
 
     // Every file the manifest lists has the recorded sha256.
     let manifest = std::fs::read_to_string(model.join("MANIFEST.sha256")).unwrap();
-    assert_eq!(manifest.lines().count(), 4);
+    assert_eq!(manifest.lines().count(), 5, "{manifest}");
+    // The training curves are a real PNG, listed in the manifest and shown in the card.
+    assert!(manifest.contains("  training-curves.png"), "{manifest}");
+    assert!(std::fs::read(model.join("training-curves.png")).unwrap().starts_with(b"\x89PNG\r\n\x1a\n"));
     for line in manifest.lines() {
         let (sum, name) = line.split_once("  ").unwrap();
         assert_eq!(pocketrank::bundle::sha256_hex(&std::fs::read(model.join(name)).unwrap()), sum, "{name}");
     }
     let card = std::fs::read_to_string(model.join("MODEL_CARD.md")).unwrap();
-    assert!(card.contains("| sampled-100 |") && card.contains("--epochs 2"), "{card}");
+    assert!(card.contains("| sampled-100 |") && card.contains("--epochs 2") && card.contains("](training-curves.png)"), "{card}");
 
     let (ok, stdout, stderr) = pocketrank(&["eval", "--model", model.to_str().unwrap(), "--data", data.to_str().unwrap(), "--protocol", "sampled-100", "--json"]);
     assert!(ok, "{stderr}");

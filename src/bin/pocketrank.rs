@@ -137,6 +137,13 @@ enum Command {
         #[arg(long)]
         data: PathBuf,
     },
+    /// Draw a model directory's training curves (from its report.json) as training-curves.png
+    /// and add the picture to its manifest.
+    Plot {
+        /// Model directory.
+        #[arg(long)]
+        model: PathBuf,
+    },
     /// Average private updates (JSON lines, as `exportPrivateUpdate` returns them) into the
     /// head of a new model directory.
     Aggregate {
@@ -274,6 +281,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Calibrate { model, data } => pocketrank_cli::calibrate(&model, &data),
+        Command::Plot { model } => pocketrank_cli::plot(&model),
         Command::Aggregate { model, updates, out } => pocketrank_cli::aggregate(&model, &updates, &out),
         Command::Golden { model, data, users, out } => {
             let ranker = load_ranker(&model)?;
@@ -430,6 +438,26 @@ mod pocketrank_cli {
         std::fs::write(&path, manifest).map_err(|e| Error::io(&path, e))
     }
 
+    /// Draw `dir`'s training curves from its report.json; the manifest lists the picture.
+    pub fn plot(dir: &Path) -> Result<()> {
+        let path = dir.join("report.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let report: Value = serde_json::from_str(&text).map_err(|e| Error::invalid(path.display(), e))?;
+        let training = &report["training"];
+        let epochs: Vec<(f64, f64)> = serde_json::from_value(training["epochs"].clone()).map_err(|e| Error::invalid(format!("{}: training.epochs", path.display()), e))?;
+        let best = training["best_epoch"].as_u64().ok_or_else(|| Error::invalid(format!("{}: training.best_epoch", path.display()), "missing"))?;
+        train::write_curves(&epochs, best as usize, &dir.join(train::CURVES_FILE))?;
+        let manifest = dir.join(MANIFEST_FILE);
+        let listed = std::fs::read_to_string(&manifest).map_err(|e| Error::io(&manifest, e))?;
+        let mut names: Vec<String> = listed.lines().filter_map(|l| l.split_once("  ").map(|(_, n)| n.to_string())).collect();
+        if !names.iter().any(|n| n == train::CURVES_FILE) {
+            names.push(train::CURVES_FILE.to_string());
+        }
+        write_manifest(dir, &names)?;
+        eprintln!("wrote {}", dir.join(train::CURVES_FILE).display());
+        Ok(())
+    }
+
     /// Recompute MANIFEST.sha256 over the files it already lists.
     fn rewrite_manifest(dir: &Path) -> Result<()> {
         let path = dir.join(MANIFEST_FILE);
@@ -490,13 +518,24 @@ mod pocketrank_cli {
         write(BUNDLE_FILE, &bundle)?;
         write("config.json", &serde_json::to_vec_pretty(&trained.config).map_err(|e| Error::model(e.to_string()))?)?;
         write("report.json", &serde_json::to_vec_pretty(&report).map_err(|e| Error::model(e.to_string()))?)?;
-        write("MODEL_CARD.md", model_card(&trained, &test, bundle.len(), command, data_dir, out).as_bytes())?;
-        write_manifest(out, &[BUNDLE_FILE, "config.json", "report.json", "MODEL_CARD.md"])?;
+        let r = &trained.report;
+        let curves = train::write_curves(&r.epochs, r.best_epoch, &out.join(train::CURVES_FILE));
+        if let Err(e) = &curves {
+            // The model is good without its picture; say why it is missing.
+            eprintln!("warning: no training curves: {e}");
+        }
+        write("MODEL_CARD.md", model_card(&trained, &test, bundle.len(), command, data_dir, out, curves.is_ok()).as_bytes())?;
+        let mut files = vec![BUNDLE_FILE, "config.json", "report.json", "MODEL_CARD.md"];
+        if curves.is_ok() {
+            files.push(train::CURVES_FILE);
+        }
+        write_manifest(out, &files)?;
         eprintln!("wrote {}", out.display());
         Ok(())
     }
 
-    fn model_card(trained: &train::Trained, test: &[(Protocol, eval::Metrics)], bundle_bytes: usize, command: &str, data_dir: &Path, out: &Path) -> String {
+    #[allow(clippy::too_many_arguments)]
+    fn model_card(trained: &train::Trained, test: &[(Protocol, eval::Metrics)], bundle_bytes: usize, command: &str, data_dir: &Path, out: &Path, curves: bool) -> String {
         let r = &trained.report;
         let c = &trained.config;
         let mut s = String::new();
@@ -511,7 +550,11 @@ mod pocketrank_cli {
         ));
         s.push_str(&format!("- **Size**: {} parameters, bundle {} bytes (f32 weights + tokenizer of {} tokens + catalog of {} item ids).\n", r.parameters, bundle_bytes, c.item.vocab_size, c.item.n_items));
         s.push_str(&format!("- **Training**: {:.1} min on this machine's CPU (burn flex backend), {} epochs run, epoch {} kept by validation NDCG@10.\n\n", r.seconds / 60.0, r.epochs.len(), r.best_epoch));
-        s.push_str("## Training curve\n\n| epoch | train loss | validation NDCG@10 (sampled-100) |\n|---|---|---|\n");
+        s.push_str("## Training curve\n\n");
+        if curves {
+            s.push_str(&format!("![training loss and validation NDCG@10 per epoch]({})\n\n", train::CURVES_FILE));
+        }
+        s.push_str("| epoch | train loss | validation NDCG@10 (sampled-100) |\n|---|---|---|\n");
         for (i, (loss, ndcg)) in r.epochs.iter().enumerate() {
             s.push_str(&format!("| {} | {loss:.4} | {ndcg:.4} |\n", i + 1));
         }

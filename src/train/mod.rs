@@ -5,9 +5,11 @@
 //! random so that the text-only path (cold items, events without titles) is learned.
 
 mod calibrate;
+mod plot;
 mod tokenizer;
 
 pub use calibrate::{Calibration, TransitionServer, calibrate};
+pub use plot::{CURVES_FILE, write_curves};
 pub use tokenizer::train_wordpiece;
 
 use std::collections::HashMap;

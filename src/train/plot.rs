@@ -1,0 +1,73 @@
+//! Training curves as a PNG beside the model card: mean training loss and validation
+//! NDCG@10 per epoch, the kept epoch marked.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+use plotters::style::{FontStyle, register_font};
+
+use crate::error::{Error, Result};
+
+/// File name of the curves, in the model directory.
+pub const CURVES_FILE: &str = "training-curves.png";
+
+/// TrueType fonts to draw the labels with, tried in order (Debian's fonts-dejavu-core and
+/// fonts-liberation; chromium's dependencies install them).
+const FONTS: [&str; 3] = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/usr/share/fonts/truetype/freefont/FreeSans.ttf",
+];
+
+/// Register the first font found as plotters' "sans-serif" (once per process).
+fn register_sans() -> Result<()> {
+    static REGISTERED: std::sync::OnceLock<std::result::Result<(), String>> = std::sync::OnceLock::new();
+    REGISTERED
+        .get_or_init(|| {
+            let bytes = FONTS.iter().find_map(|path| std::fs::read(path).ok()).ok_or_else(|| format!("no TrueType font found (looked for {})", FONTS.join(", ")))?;
+            // plotters keeps fonts for the life of the process.
+            register_font("sans-serif", FontStyle::Normal, Box::leak(bytes.into_boxed_slice())).map_err(|_| "the font could not be read".to_string())
+        })
+        .clone()
+        .map_err(|e| Error::model(format!("plotting: {e}")))
+}
+
+/// Write `epochs` (mean loss, validation NDCG@10; epoch 1 first) to `path`, marking `best_epoch`.
+pub fn write_curves(epochs: &[(f64, f64)], best_epoch: usize, path: &Path) -> Result<()> {
+    if epochs.is_empty() {
+        return Err(Error::invalid("epochs", "no epoch to plot"));
+    }
+    register_sans()?;
+    let fail = |e: &dyn std::fmt::Display| Error::model(format!("plotting {}: {e}", path.display()));
+    let root = BitMapBackend::new(path, (1000, 420)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| fail(&e))?;
+    let panels = root.split_evenly((1, 2));
+    let last = epochs.len() as f64 + 0.5;
+    let series: [(&str, Vec<(f64, f64)>, RGBColor); 2] = [
+        ("training loss (sampled softmax)", epochs.iter().enumerate().map(|(i, e)| ((i + 1) as f64, e.0)).collect(), BLUE),
+        ("validation NDCG@10 (sampled-100)", epochs.iter().enumerate().map(|(i, e)| ((i + 1) as f64, e.1)).collect(), RED),
+    ];
+    for (panel, (title, points, color)) in panels.iter().zip(series) {
+        let (low, high) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
+        let pad = ((high - low) * 0.1).max(1e-3);
+        let mut chart = ChartBuilder::on(panel)
+            .caption(title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0.5..last, (low - pad)..(high + pad))
+            .map_err(|e| fail(&e))?;
+        chart.configure_mesh().x_desc("epoch").x_label_formatter(&|x| format!("{x:.0}")).label_style(("sans-serif", 14)).draw().map_err(|e| fail(&e))?;
+        chart.draw_series(LineSeries::new(points.clone(), color.stroke_width(2))).map_err(|e| fail(&e))?;
+        chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled()))).map_err(|e| fail(&e))?;
+        if let Some(&kept) = points.get(best_epoch.wrapping_sub(1)) {
+            chart
+                .draw_series(std::iter::once(Circle::new(kept, 7, BLACK.stroke_width(2))))
+                .map_err(|e| fail(&e))?
+                .label(format!("kept: epoch {best_epoch}"))
+                .legend(|(x, y)| Circle::new((x + 8, y), 5, BLACK.stroke_width(2)));
+            chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).label_font(("sans-serif", 14)).draw().map_err(|e| fail(&e))?;
+        }
+    }
+    root.present().map_err(|e| fail(&e))
+}
