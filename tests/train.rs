@@ -10,13 +10,18 @@ fn pocketrank(args: &[&str]) -> (bool, String, String) {
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-#[test]
-fn train_writes_a_verified_model_directory_that_evaluates() {
-    let base = std::env::temp_dir().join(format!("pocketrank-train-{}", std::process::id()));
+/// UCI Retail converted into a fresh temporary directory for test `name`: (data dir, model dir to write).
+fn converted_retail(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let base = std::env::temp_dir().join(format!("pocketrank-{name}-{}", std::process::id()));
     let data = base.join("retail");
-    let model = base.join("model");
     let (ok, _, stderr) = pocketrank(&["convert-retail", "--data", "../shared/data/retail", "--out", data.to_str().unwrap()]);
     assert!(ok, "{stderr}");
+    (data, base.join("model"))
+}
+
+#[test]
+fn train_writes_a_verified_model_directory_that_evaluates() {
+    let (data, model) = converted_retail("train");
     let (ok, _, stderr) = pocketrank(&["train", "--data", data.to_str().unwrap(), "--out", model.to_str().unwrap(), "--epochs", "2", "--d-model", "16"]);
     assert!(ok, "{stderr}");
     assert!(stderr.contains("epoch 2: loss"), "{stderr}");
@@ -44,11 +49,7 @@ fn train_writes_a_verified_model_directory_that_evaluates() {
 
 #[test]
 fn train_init_fine_tunes_the_shipped_model_on_another_catalog() {
-    let base = std::env::temp_dir().join(format!("pocketrank-init-{}", std::process::id()));
-    let data = base.join("retail");
-    let model = base.join("model");
-    let (ok, _, stderr) = pocketrank(&["convert-retail", "--data", "../shared/data/retail", "--out", data.to_str().unwrap()]);
-    assert!(ok, "{stderr}");
+    let (data, model) = converted_retail("init");
     // --d-model is ignored with --init: the architecture is the base's.
     let args = ["train", "--init", "models/games", "--data", data.to_str().unwrap(), "--out", model.to_str().unwrap(), "--epochs", "1", "--d-model", "16"];
     let (ok, _, stderr) = pocketrank(&args);
