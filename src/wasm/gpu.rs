@@ -10,8 +10,9 @@ use super::{Backend, CreateOptions, js_error};
 /// Candidates in the warm-up that chooses a backend: the size of a typical server list.
 const WARMUP_CANDIDATES: usize = 100;
 
-/// Kernel launches gathered into one GPU submission. A re-rank launches about 120 (counted by
-/// `node benches/browser.mjs`); burn's default of 32 would split it into four submissions.
+/// Kernel launches gathered into one GPU submission, above the ~120 of one re-rank. Measured
+/// with `node benches/browser.mjs webgpu`: 8 submissions a re-rank at burn's default of 32, 5
+/// with this (uploads of the inputs end a submission too).
 const TASKS_PER_SUBMIT: usize = 256;
 
 /// Milliseconds from the page's monotonic clock.
