@@ -62,8 +62,9 @@ fn one_line(report: &str) -> String {
 }
 
 /// The result of a future that its backend completes at once (the CPU backends do). Lets the
-/// native tools share the async scoring path instead of keeping a second, blocking copy.
-pub(crate) fn ready<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
+/// native tools share the async scoring path instead of keeping a second, blocking copy; a
+/// future that is still pending (a GPU readback) is an error, not a wait.
+pub fn ready<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
     let mut future = std::pin::pin!(future);
     match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(result) => result,

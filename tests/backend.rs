@@ -62,15 +62,6 @@ fn the_warm_up_times_a_full_request_on_both_sides() {
     let clock = std::time::Instant::now();
     let now = || clock.elapsed().as_secs_f64() * 1e3;
     let future = p.time_backends(&ranker, 100, 3, &now);
-    let (cpu, other) = futures_ready(future).unwrap();
+    let (cpu, other) = pocketrank::rank::ready(future).expect("CPU futures complete at once");
     assert!(cpu > 0.0 && cpu.is_finite() && other > 0.0 && other.is_finite(), "{cpu} {other}");
-}
-
-/// Both sides are CPU rankers here, whose futures complete on their first poll.
-fn futures_ready<T>(future: impl std::future::Future<Output = T>) -> T {
-    let mut future = std::pin::pin!(future);
-    match future.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
-        std::task::Poll::Ready(value) => value,
-        std::task::Poll::Pending => panic!("a CPU future did not complete at once"),
-    }
 }
