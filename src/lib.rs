@@ -8,6 +8,7 @@ pub mod learn;
 pub mod model;
 pub mod personalizer;
 pub mod private;
+pub mod quant;
 pub mod rank;
 pub mod state;
 pub mod text;

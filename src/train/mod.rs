@@ -5,10 +5,12 @@
 //! random so that the text-only path (cold items, events without titles) is learned.
 
 mod calibrate;
+mod minilm;
 mod plot;
 mod tokenizer;
 
-pub use calibrate::{Calibration, TransitionServer, calibrate};
+pub use calibrate::{Calibration, TransitionServer, calibrate, transition_blend};
+pub use minilm::{MiniLm, TitleEmbeddings};
 pub use plot::{CURVES_FILE, write_curves};
 pub use tokenizer::train_wordpiece;
 
@@ -19,7 +21,8 @@ use std::time::Instant;
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::activation::log_softmax;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
@@ -41,6 +44,18 @@ pub struct TrainConfig {
     /// Width of item vectors and hidden states.
     #[config(default = 64)]
     pub d_model: usize,
+    /// Transformer blocks of the session encoder.
+    #[config(default = 2)]
+    pub n_layers: usize,
+    /// Attention heads.
+    #[config(default = 2)]
+    pub n_heads: usize,
+    /// Width of the feed-forward layers (0 = twice d_model).
+    #[config(default = 0)]
+    pub d_ff: usize,
+    /// Dropout inside the session encoder.
+    #[config(default = 0.2)]
+    pub dropout: f64,
     /// Largest tokenizer vocabulary.
     #[config(default = 4000)]
     pub vocab_size: usize,
@@ -62,21 +77,43 @@ pub struct TrainConfig {
     /// Adam learning rate.
     #[config(default = 1e-3)]
     pub learning_rate: f64,
-    /// Shared negatives per batch for the sampled softmax.
-    #[config(default = 256)]
-    pub negatives: usize,
     /// Probability of hiding an item's ID (teaches the title-only path).
     #[config(default = 0.1)]
     pub id_dropout: f64,
     /// Probability of hiding a session event's title (events may come without one).
     #[config(default = 0.15)]
     pub title_dropout: f64,
+    /// Fraction of the training items whose IDs are withheld: they get no ID row, so the model
+    /// only ever knows them by title (the cold-start experiment; 0 for shipped models).
+    #[config(default = 0.0)]
+    pub withhold_ids: f64,
+    /// Weight of the distillation loss (KL to the teacher's full-catalog softmax); used only
+    /// when a teacher is given.
+    #[config(default = 1.0)]
+    pub teacher_weight: f64,
+    /// Softmax temperature of the distillation loss.
+    #[config(default = 2.0)]
+    pub temperature: f64,
+    /// Weight of the title-embedding loss (contrastive, against MiniLM); used only when title
+    /// embeddings are given.
+    #[config(default = 0.2)]
+    pub text_weight: f64,
     /// Test users (of the sampled-100 candidate file) whose validation targets pick the epoch.
     #[config(default = 2000)]
     pub validation_users: usize,
     /// Seed of every random choice.
     #[config(default = 42)]
     pub seed: u64,
+}
+
+/// What else a training run learns from, besides the next item.
+#[derive(Default)]
+pub struct Guidance<'a> {
+    /// A trained teacher: the student also matches its softmax over the catalog.
+    pub teacher: Option<&'a Ranker>,
+    /// A sentence embedding of every item's title (rows in the data set's item order): the
+    /// title-only item vector learns to retrieve its own title's embedding among the batch's.
+    pub title_embeddings: Option<&'a TitleEmbeddings>,
 }
 
 /// What a run measured, for the model card.
@@ -92,6 +129,10 @@ pub struct TrainReport {
     pub seconds: f64,
     /// Parameters of the model.
     pub parameters: usize,
+    /// Item ids withheld from the ID table (`TrainConfig::withhold_ids`); written to
+    /// withheld.txt rather than into the report.
+    #[serde(skip)]
+    pub withheld: Vec<String>,
 }
 
 /// A trained model with what it needs to be bundled.
@@ -114,20 +155,16 @@ impl Trained {
         Ranker::from_parts(self.model.clone(), self.config.clone(), self.tokenizer.clone(), catalog_rows(&self.catalog), device.clone())
     }
 
-    /// The bundle bytes.
-    pub fn bundle(&self) -> crate::Result<Bundle> {
-        let weights = self
-            .model
-            .clone()
-            .into_record()
-            .into_bytes()
-            .map_err(|e| Error::model(format!("serialising weights: {e}")))?;
+    /// The bundle bytes; `quantize` stores the embedding tables in int8 (`crate::quant`).
+    pub fn bundle(&self, quantize: bool) -> crate::Result<Bundle> {
+        let (weights, quantized) = crate::quant::pack(&self.model, quantize)?;
         let tokenizer = self.tokenizer.inner().to_string(false).map_err(|e| Error::model(format!("serialising tokenizer: {e}")))?;
         Ok(Bundle {
             config: serde_json::to_vec_pretty(&self.config).map_err(|e| Error::model(e.to_string()))?,
-            weights: weights.to_vec(),
+            weights,
             tokenizer: tokenizer.into_bytes(),
             catalog: self.catalog.join("\n").into_bytes(),
+            quantized,
         })
     }
 }
@@ -136,64 +173,149 @@ fn catalog_rows(catalog: &[String]) -> HashMap<String, usize> {
     catalog.iter().enumerate().map(|(i, id)| (id.clone(), i + 1)).collect()
 }
 
-/// One padded training batch, ready for tensors.
+/// One padded training batch, ready for tensors: `users` histories left-padded to `length`
+/// (the longest in the batch, at most the model's window).
 struct Batch {
     users: usize,
     length: usize,
-    /// `[users * length]` rows of inputs, then targets, then negatives, for the item encoder.
+    /// `[users * length]` data-set items at each input position (`None` = padding).
+    inputs: Vec<Option<usize>>,
+    /// The item encoder's rows for `inputs`, after ID dropout.
     rows: Vec<i64>,
+    /// Their titles, after title dropout.
     tokens: TokenBatch,
     types: Vec<i64>,
     padding: Vec<bool>,
-    /// 1.0 where a position has a next item to predict.
-    target_mask: Vec<f32>,
-    negatives: usize,
+    /// Input positions that have a next item to predict.
+    predicted: Vec<i64>,
+    /// That next item, as a class (index into [`Classes`]).
+    targets: Vec<i64>,
+}
+
+/// Every item the softmax ranks over: the items of the training split, each encoded the way
+/// the model would see it in a request (ID row and title; a withheld item by title alone).
+struct Classes {
+    items: Vec<usize>,
+    class_of: Vec<Option<usize>>,
+    rows: Tensor<1, Int>,
+    tokens: Tensor<2, Int>,
+    mask: Tensor<2>,
+}
+
+impl Classes {
+    fn new(items: Vec<usize>, n_data_items: usize, row_of: impl Fn(usize) -> usize, all_tokens: &[Vec<u32>], width: usize, device: &Device) -> Classes {
+        let mut class_of = vec![None; n_data_items];
+        for (class, &item) in items.iter().enumerate() {
+            class_of[item] = Some(class);
+        }
+        let (rows, tokens, mask) = item_tensors(items.iter().map(|&i| (row_of(i), all_tokens[i].as_slice())), width, device);
+        Classes { items, class_of, rows, tokens, mask }
+    }
+
+    fn vectors(&self, model: &Model) -> Tensor<2> {
+        model.item.forward(self.rows.clone(), self.tokens.clone(), self.mask.clone()) // [classes, d]
+    }
+}
+
+/// Item-encoder inputs for `(row, title tokens)` pairs.
+fn item_tensors<'a>(items: impl Iterator<Item = (usize, &'a [u32])>, width: usize, device: &Device) -> (Tensor<1, Int>, Tensor<2, Int>, Tensor<2>) {
+    let (rows, titles): (Vec<i64>, Vec<&[u32]>) = items.map(|(row, title)| (row as i64, title)).unzip();
+    let m = rows.len();
+    let batch = TokenBatch::pack(titles.into_iter(), width);
+    (
+        Tensor::from_data(TensorData::new(rows, [m]), device),
+        Tensor::from_data(TensorData::new(batch.ids, [m, batch.width]), device),
+        Tensor::from_data(TensorData::new(batch.mask, [m, batch.width]), device),
+    )
+}
+
+/// Users in batches of similar history length, in random order: most histories are a few
+/// events long, and a batch padded only to its own longest one costs a fraction of the window.
+fn length_buckets(data: &Dataset, users: &mut [usize], batch_size: usize, rng: &mut StdRng) -> Vec<Vec<usize>> {
+    users.shuffle(rng);
+    let mut batches = Vec::new();
+    // Sorting within large random groups keeps some randomness in who meets whom.
+    for group in users.chunks_mut(batch_size * 32) {
+        group.sort_by_key(|&u| data.training_part(u).len());
+        batches.extend(group.chunks(batch_size).map(<[usize]>::to_vec));
+    }
+    batches.shuffle(rng);
+    batches
 }
 
 /// Train on `dir` (items.tsv, sequences.tsv, candidates/random.tsv for validation users).
 ///
 /// With `base` (`train --init`), fine-tune it instead of starting from scratch: its tokenizer
-/// and every weight but the ID table carry over (the architecture too; `config`'s d_model and
-/// vocabulary size are not used). This catalog's items get new ID rows, each starting as the
-/// base's "unknown" row, so training starts from the base's text-only reading of each item —
-/// the model `pocketrank eval` runs zero-shot.
-pub fn train(dir: &Path, config: &TrainConfig, device: &Device, base: Option<&Ranker>) -> crate::Result<Trained> {
+/// and every weight but the ID table carry over (the architecture too; `config`'s sizes are
+/// not used). This catalog's items get new ID rows, each starting as the base's "unknown"
+/// row, so training starts from the base's text-only reading of each item — the model
+/// `pocketrank eval` runs zero-shot.
+///
+/// With a teacher in `guidance` (`pocketrank distill`), the student uses the teacher's
+/// tokenizer and also learns the teacher's softmax over the catalog.
+pub fn train(dir: &Path, config: &TrainConfig, device: &Device, base: Option<&Ranker>, guidance: &Guidance) -> crate::Result<Trained> {
     let started = Instant::now();
     let data = Dataset::load(dir)?;
     device.seed(config.seed);
     let mut rng = StdRng::seed_from_u64(config.seed);
+    if let Some(embeddings) = guidance.title_embeddings {
+        embeddings.check(&data)?;
+    }
 
-    let tokenizer = match base {
+    let tokenizer = match base.or(guidance.teacher) {
         Some(base) => base.tokenizer().clone(),
         None => TitleTokenizer::new(train_wordpiece(&data.titles, config.vocab_size)?, config.title_tokens),
     };
     eprintln!("tokenizer: {} tokens ({:.0} s)", tokenizer.vocab_size(), started.elapsed().as_secs_f64());
     let all_tokens: Vec<Vec<u32>> = data.titles.iter().map(|t| tokenizer.encode(t)).collect::<crate::Result<_>>()?;
 
-    // Only items seen in training get an ID row; the rest are understood from their titles.
-    let mut row_of = vec![0usize; data.ids.len()];
-    let mut catalog = Vec::new();
+    // Items of the training split, in order of first appearance; all are softmax classes.
+    let mut seen = vec![false; data.ids.len()];
+    let mut training_items = Vec::new();
     for user in 0..data.users.len() {
         for &item in data.training_part(user) {
-            if row_of[item] == 0 {
-                catalog.push(data.ids[item].clone());
-                row_of[item] = catalog.len();
+            if !std::mem::replace(&mut seen[item], true) {
+                training_items.push(item);
             }
         }
     }
-    let trainable_items: Vec<usize> = (0..data.ids.len()).filter(|&i| row_of[i] != 0).collect();
-    let interactions: Vec<usize> = (0..data.users.len()).flat_map(|u| data.training_part(u).iter().copied()).collect();
+    let withheld: std::collections::HashSet<usize> = {
+        let mut shuffled = training_items.clone();
+        shuffled.shuffle(&mut StdRng::seed_from_u64(config.seed ^ 0x5eed));
+        shuffled.truncate((config.withhold_ids * training_items.len() as f64).round() as usize);
+        shuffled.into_iter().collect()
+    };
+    // Only items seen in training (and not withheld) get an ID row; the rest are understood
+    // from their titles.
+    let mut row_of = vec![0usize; data.ids.len()];
+    let mut catalog = Vec::new();
+    for &item in training_items.iter().filter(|i| !withheld.contains(i)) {
+        catalog.push(data.ids[item].clone());
+        row_of[item] = catalog.len();
+    }
     let model_config = match base {
         Some(base) => ModelConfig { item: ItemEncoderConfig { n_items: catalog.len(), ..base.config().item.clone() }, ..base.config().clone() },
-        None => ModelConfig::sized(catalog.len(), tokenizer.vocab_size(), config.d_model, config.title_tokens),
+        None => {
+            let mut c = ModelConfig::sized(catalog.len(), tokenizer.vocab_size(), config.d_model, config.title_tokens);
+            c.session = c.session.with_n_layers(config.n_layers).with_n_heads(config.n_heads).with_dropout(config.dropout);
+            c.session.d_ff = if config.d_ff == 0 { 2 * config.d_model } else { config.d_ff };
+            c
+        }
     };
+    if let Some(problem) = model_config.problems().first() {
+        return Err(Error::invalid("training configuration", problem));
+    }
     let train_device = device.clone().autodiff();
-    let mut model = match base {
+    let model = match base {
         Some(base) => start_from(base.model(), &model_config, &train_device),
         None => model_config.init(&train_device),
     };
     let parameters = model.num_params();
+    let title_projection = guidance.title_embeddings.map(|e| LinearConfig::new(e.width(), model_config.item.d_model).init(&train_device));
+    let mut trainee = Trainee { model, title_projection };
     let mut optimizer = AdamConfig::new().init();
+    let classes = Classes::new(training_items.clone(), data.ids.len(), |i| row_of[i], &all_tokens, config.title_tokens, &train_device);
+    let teacher = guidance.teacher.map(|t| TeacherView::new(t, &data, &classes, &all_tokens, config.title_tokens, &withheld));
 
     let validation_cases: Vec<_> = eval::cases(&data, dir, Protocol::Sampled100, Split::Validation)?
         .into_iter()
@@ -209,31 +331,33 @@ pub fn train(dir: &Path, config: &TrainConfig, device: &Device, base: Option<&Ra
             eprintln!("time budget of {} min reached before epoch {epoch}", config.max_minutes);
             break;
         }
-        users.shuffle(&mut rng);
-        let bar = ProgressBar::new(users.len().div_ceil(config.batch_size) as u64);
+        let batches = length_buckets(&data, &mut users, config.batch_size, &mut rng);
+        let bar = ProgressBar::new(batches.len() as u64);
         bar.set_style(ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed}<{eta})").unwrap_or_else(|_| ProgressStyle::default_bar()));
         bar.set_prefix(format!("{epoch}/{}", config.epochs));
         let mut loss_sum = 0.0;
-        for (step, chunk) in users.chunks(config.batch_size).enumerate() {
-            let batch = make_batch(&data, chunk, window, &row_of, &all_tokens, &trainable_items, &interactions, config, &mut rng);
-            let loss = batch_loss(&model, &batch, model_config.item.d_model, &train_device);
+        for (step, chunk) in batches.iter().enumerate() {
+            let batch = make_batch(&data, chunk, window, &row_of, &all_tokens, &classes, config, &mut rng);
+            let sample: Vec<usize> = (0..TEXT_SAMPLE.min(training_items.len())).map(|_| training_items[rng.random_range(0..training_items.len())]).collect();
+            let titles = guidance.title_embeddings.map(|e| (e, sample.as_slice()));
+            let loss = batch_loss(&trainee, &batch, &classes, teacher.as_ref(), titles, &all_tokens, config, &train_device);
             let value: f32 = loss.clone().into_scalar();
             loss_sum += value as f64;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(config.learning_rate, model, grads);
+            let grads = GradientsParams::from_grads(loss.backward(), &trainee);
+            trainee = optimizer.step(config.learning_rate, trainee, grads);
             bar.inc(1);
             bar.set_message(format!("loss {:.3}", loss_sum / (step + 1) as f64));
             if bar.is_hidden() && step % 50 == 0 {
                 // No terminal (CI, logs): a line now and then instead of a bar.
-                eprintln!("epoch {epoch} step {step}/{}: loss {:.4}, {:.0} s", bar.length().unwrap_or(0), loss_sum / (step + 1) as f64, started.elapsed().as_secs_f64());
+                eprintln!("epoch {epoch} step {step}/{}: loss {:.4}, {:.0} s", batches.len(), loss_sum / (step + 1) as f64, started.elapsed().as_secs_f64());
             }
         }
         bar.finish_and_clear();
-        let mean_loss = loss_sum / users.len().div_ceil(config.batch_size) as f64;
-        let inference = model.valid();
+        let mean_loss = loss_sum / batches.len().max(1) as f64;
+        let inference = trainee.model.valid();
         let ranker = Ranker::from_parts(inference.clone(), model_config.clone(), tokenizer.clone(), catalog_rows(&catalog), device.clone());
         let validation = eval::evaluate(&ranker, &data, &validation_cases, || {})?;
-        eprintln!("epoch {epoch}: loss {mean_loss:.4}, validation NDCG@10 {:.4} (sampled-100, {} users)", validation.ndcg10(), validation.users);
+        eprintln!("epoch {epoch}: loss {mean_loss:.4}, validation NDCG@10 {:.4} (sampled-100, {} users), {:.0} s", validation.ndcg10(), validation.users, started.elapsed().as_secs_f64());
         epochs.push((mean_loss, validation.ndcg10()));
         if best.as_ref().is_none_or(|(score, _, _)| validation.ndcg10() > *score) {
             best = Some((validation.ndcg10(), epoch, inference));
@@ -270,7 +394,7 @@ pub fn train(dir: &Path, config: &TrainConfig, device: &Device, base: Option<&Ra
         model,
         tokenizer,
         catalog,
-        report: TrainReport { epochs, best_epoch, calibration, seconds: started.elapsed().as_secs_f64(), parameters },
+        report: TrainReport { epochs, best_epoch, calibration, seconds: started.elapsed().as_secs_f64(), parameters, withheld: withheld.iter().map(|&i| data.ids[i].clone()).collect() },
     })
 }
 
@@ -288,104 +412,154 @@ fn start_from(base: &Model, config: &ModelConfig, device: &Device) -> Model {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn make_batch(
-    data: &Dataset,
-    users: &[usize],
-    window: usize,
-    row_of: &[usize],
-    all_tokens: &[Vec<u32>],
-    trainable_items: &[usize],
-    interactions: &[usize],
-    config: &TrainConfig,
-    rng: &mut StdRng,
-) -> Batch {
+fn make_batch(data: &Dataset, users: &[usize], window: usize, row_of: &[usize], all_tokens: &[Vec<u32>], classes: &Classes, config: &TrainConfig, rng: &mut StdRng) -> Batch {
     let b = users.len();
-    let positions = b * window;
+    let length = users.iter().map(|&u| data.training_part(u).len().saturating_sub(1)).max().unwrap_or(1).clamp(1, window);
     let purchase = crate::input::EventKind::Purchase.index() as i64;
     let empty: &[u32] = &[];
-    let mut input_items: Vec<Option<usize>> = vec![None; positions];
-    let mut target_items: Vec<Option<usize>> = vec![None; positions];
+    let mut inputs = vec![None; b * length];
+    let (mut predicted, mut targets) = (Vec::new(), Vec::new());
     for (u, &user) in users.iter().enumerate() {
         let part = data.training_part(user);
-        let take = part.len().min(window + 1);
-        let seq = &part[part.len() - take..];
-        let n = seq.len() - 1;
+        let seq = &part[part.len() - part.len().min(length + 1)..];
+        let n = seq.len().saturating_sub(1);
         for t in 0..n {
-            let at = u * window + (window - n) + t;
-            input_items[at] = Some(seq[t]);
-            target_items[at] = Some(seq[t + 1]);
-        }
-    }
-    // Half uniform (like sampled-100's random candidates), half by popularity (like a
-    // server's lists, which are full of popular items).
-    let negatives: Vec<usize> = (0..config.negatives)
-        .map(|j| {
-            if j % 2 == 0 {
-                trainable_items[rng.random_range(0..trainable_items.len())]
-            } else {
-                interactions[rng.random_range(0..interactions.len())]
+            let at = u * length + (length - n) + t;
+            inputs[at] = Some(seq[t]);
+            if let Some(class) = classes.class_of[seq[t + 1]] {
+                predicted.push(at as i64);
+                targets.push(class as i64);
             }
-        })
-        .collect();
-    let mut rows = Vec::with_capacity(2 * positions + negatives.len());
-    let mut titles: Vec<&[u32]> = Vec::with_capacity(rows.capacity());
-    let mut push = |item: Option<usize>, title_dropout: f64, rng: &mut StdRng| match item {
-        Some(i) => {
-            let drop_id = rng.random_bool(config.id_dropout);
-            rows.push(if drop_id { 0 } else { row_of[i] as i64 });
-            // Never hide both: an item with neither ID nor title carries no signal.
-            let drop_title = !drop_id && rng.random_bool(title_dropout);
-            titles.push(if drop_title { empty } else { &all_tokens[i] });
         }
-        None => {
-            rows.push(0);
-            titles.push(empty);
+    }
+    let mut rows = Vec::with_capacity(inputs.len());
+    let mut titles: Vec<&[u32]> = Vec::with_capacity(inputs.len());
+    for item in &inputs {
+        match *item {
+            Some(i) => {
+                let drop_id = rng.random_bool(config.id_dropout);
+                rows.push(if drop_id { 0 } else { row_of[i] as i64 });
+                // Never hide both: an item with neither ID nor title carries no signal.
+                let drop_title = !drop_id && row_of[i] != 0 && rng.random_bool(config.title_dropout);
+                titles.push(if drop_title { empty } else { &all_tokens[i] });
+            }
+            None => {
+                rows.push(0);
+                titles.push(empty);
+            }
         }
-    };
-    for &item in &input_items {
-        push(item, config.title_dropout, rng);
     }
-    for &item in &target_items {
-        push(item, 0.0, rng);
-    }
-    for &item in &negatives {
-        push(Some(item), 0.0, rng);
-    }
-    let tokens = TokenBatch::pack(titles.into_iter(), config.title_tokens);
     Batch {
         users: b,
-        length: window,
+        length,
+        tokens: TokenBatch::pack(titles.into_iter(), config.title_tokens),
         rows,
-        tokens,
-        types: input_items.iter().map(|i| if i.is_some() { purchase } else { 0 }).collect(),
-        padding: input_items.iter().map(Option::is_none).collect(),
-        target_mask: target_items.iter().map(|t| if t.is_some() { 1.0 } else { 0.0 }).collect(),
-        negatives: negatives.len(),
+        types: inputs.iter().map(|i| if i.is_some() { purchase } else { 0 }).collect(),
+        padding: inputs.iter().map(Option::is_none).collect(),
+        inputs,
+        predicted,
+        targets,
     }
 }
 
-/// Mean negative log-likelihood of each next item against the shared negatives.
-fn batch_loss(model: &Model, batch: &Batch, d: usize, device: &Device) -> Tensor<1> {
-    let (b, l, k) = (batch.users, batch.length, batch.negatives);
+/// `[predicted, d]` query vectors at the batch's predicted positions, scaled as in `Head::fit`.
+fn queries(model: &Model, batch: &Batch, rows: Tensor<1, Int>, tokens: Tensor<2, Int>, mask: Tensor<2>, device: &Device) -> Tensor<2> {
+    let (b, l) = (batch.users, batch.length);
+    let vectors = model.item.forward(rows, tokens, mask); // [b·l, d]
+    let d = vectors.dims()[1];
+    let types = Tensor::<2, Int>::from_data(TensorData::new(batch.types.clone(), [b, l]), device);
+    let padding = Tensor::<2, Bool>::from_data(TensorData::new(batch.padding.clone(), [b, l]), device);
+    let states = model.session.forward(vectors.reshape([b, l, d]), types, padding).reshape([b * l, d]);
+    let predicted = Tensor::<1, Int>::from_data(TensorData::new(batch.predicted.clone(), [batch.predicted.len()]), device);
+    model.head.query(states.select(0, predicted)).div_scalar((d as f32).sqrt())
+}
+
+/// A frozen teacher's view of the batches: its catalog vectors, computed once.
+struct TeacherView<'a> {
+    ranker: &'a Ranker,
+    /// Teacher ID row of every data-set item (0 = unknown to it).
+    row_of: Vec<usize>,
+    class_vectors: Tensor<2>,
+}
+
+impl<'a> TeacherView<'a> {
+    /// `withheld` items are read by the teacher from their titles too, so that no knowledge of
+    /// their IDs reaches a cold-start student through the teacher's scores.
+    fn new(ranker: &'a Ranker, data: &Dataset, classes: &Classes, all_tokens: &[Vec<u32>], width: usize, withheld: &std::collections::HashSet<usize>) -> TeacherView<'a> {
+        let row_of: Vec<usize> = data.ids.iter().enumerate().map(|(i, id)| if withheld.contains(&i) { 0 } else { ranker.row(id) }).collect();
+        let device = ranker.device();
+        let (rows, tokens, mask) = item_tensors(classes.items.iter().map(|&i| (row_of[i], all_tokens[i].as_slice())), width, device);
+        let class_vectors = ranker.model().item.forward(rows, tokens, mask);
+        TeacherView { ranker, row_of, class_vectors }
+    }
+
+    /// `[predicted, classes]` teacher probabilities at `temperature`, as data for the student's device.
+    fn probabilities(&self, batch: &Batch, all_tokens: &[Vec<u32>], width: usize, temperature: f64) -> TensorData {
+        let device = self.ranker.device();
+        // The teacher sees every ID and title: it is the best reading of the session there is.
+        let items = batch.inputs.iter().map(|item| match *item {
+            Some(i) => (self.row_of[i], all_tokens[i].as_slice()),
+            None => (0, &[][..]),
+        });
+        let (rows, tokens, mask) = item_tensors(items, width, device);
+        let q = queries(self.ranker.model(), batch, rows, tokens, mask, device);
+        softmax(q.matmul(self.class_vectors.clone().transpose()).div_scalar(temperature as f32), 1).into_data()
+    }
+}
+
+/// Mean next-item cross-entropy over the full catalog, plus the guidance losses.
+#[allow(clippy::too_many_arguments)]
+fn batch_loss(trainee: &Trainee, batch: &Batch, classes: &Classes, teacher: Option<&TeacherView>, titles: Option<(&TitleEmbeddings, &[usize])>, all_tokens: &[Vec<u32>], config: &TrainConfig, device: &Device) -> Tensor<1> {
+    let model = &trainee.model;
+    let p = batch.predicted.len();
     let m = batch.rows.len();
     let rows = Tensor::<1, Int>::from_data(TensorData::new(batch.rows.clone(), [m]), device);
     let tokens = Tensor::<2, Int>::from_data(TensorData::new(batch.tokens.ids.clone(), [m, batch.tokens.width]), device);
     let mask = Tensor::<2>::from_data(TensorData::new(batch.tokens.mask.clone(), [m, batch.tokens.width]), device);
-    let vectors = model.item.forward(rows, tokens, mask); // [2bl + k, d]
-    let inputs = vectors.clone().slice([0..b * l, 0..d]).reshape([b, l, d]);
-    let targets = vectors.clone().slice([b * l..2 * b * l, 0..d]).reshape([b, l, d]);
-    let negatives = vectors.slice([2 * b * l..m, 0..d]); // [k, d]
+    let q = queries(model, batch, rows, tokens, mask, device); // [p, d]
+    let logits = q.matmul(classes.vectors(model).transpose()); // [p, classes]
+    let targets = Tensor::<2, Int>::from_data(TensorData::new(batch.targets.clone(), [p, 1]), device);
+    let mut loss = log_softmax(logits.clone(), 1).gather(1, targets).mean().neg();
+    if let Some(teacher) = teacher {
+        let t = config.temperature;
+        let target = Tensor::<2>::from_data(teacher.probabilities(batch, all_tokens, config.title_tokens, t), device);
+        // KL(teacher ‖ student) up to the teacher's constant entropy; t² keeps gradients on the
+        // scale of the hard loss (Hinton et al.).
+        let distill = (target * log_softmax(logits.div_scalar(t as f32), 1)).sum_dim(1).mean().neg().mul_scalar(t * t);
+        loss = loss + distill.mul_scalar(config.teacher_weight);
+    }
+    if let (Some((embeddings, sample)), Some(projection)) = (titles, &trainee.title_projection) {
+        // The title-only vector of each sampled item must pick out its own title's MiniLM
+        // embedding among the sample's (InfoNCE): contrast rules out a collapsed answer.
+        let k = sample.len();
+        let (_, tokens, mask) = item_tensors(sample.iter().map(|&i| (0, all_tokens[i].as_slice())), config.title_tokens, device);
+        let text = model.item.forward(Tensor::zeros([k], device), tokens, mask); // [k, d]
+        let teacher_text = projection.forward(embeddings.rows(sample, device)); // [k, d]
+        let similarity = normalize(text).matmul(normalize(teacher_text).transpose()).mul_scalar(1.0 / TEXT_CONTRAST_TEMPERATURE); // [k, k]
+        let own = Tensor::<2, Int>::from_data(TensorData::new((0..k as i64).collect::<Vec<_>>(), [k, 1]), device);
+        let contrast = log_softmax(similarity, 1).gather(1, own).mean().neg();
+        loss = loss + contrast.mul_scalar(config.text_weight);
+    }
+    loss.reshape([1])
+}
 
-    let types = Tensor::<2, Int>::from_data(TensorData::new(batch.types.clone(), [b, l]), device);
-    let padding = Tensor::<2, Bool>::from_data(TensorData::new(batch.padding.clone(), [b, l]), device);
-    let states = model.session.forward(inputs, types, padding); // [b, l, d]
-    let queries = model.head.query(states).div_scalar((d as f32).sqrt()); // [b, l, d], scaled as in Head::fit
-    let positive = (queries.clone() * targets).sum_dim(2); // [b, l, 1]
-    let negative = queries.reshape([b * l, d]).matmul(negatives.transpose()).reshape([b, l, k]); // [b, l, k]
-    let log_p = log_softmax(Tensor::cat(vec![positive, negative], 2), 2).slice([0..b, 0..l, 0..1]).reshape([b, l]); // [b, l]
-    let weight = Tensor::<2>::from_data(TensorData::new(batch.target_mask.clone(), [b, l]), device);
-    let count = batch.target_mask.iter().sum::<f32>().max(1.0);
-    (log_p * weight).sum().neg().div_scalar(count).reshape([1])
+/// Temperature of the title-embedding contrast (CLIP's learned value settles near 0.01–0.1).
+const TEXT_CONTRAST_TEMPERATURE: f32 = 0.1;
+
+/// Titles sampled per batch for the title-embedding loss.
+const TEXT_SAMPLE: usize = 512;
+
+fn normalize(x: Tensor<2>) -> Tensor<2> {
+    let norm = x.clone().powi_scalar(2).sum_dim(1).sqrt().clamp_min(1e-6);
+    x / norm
+}
+
+/// The model being trained, with what only training needs.
+#[derive(Module, Debug)]
+struct Trainee {
+    model: Model,
+    /// MiniLM space → item space, for the title-embedding loss (not shipped).
+    title_projection: Option<Linear>,
 }
 
 /// The repeat-purchase prior for [`crate::model::HeadConfig::repeat_log_odds`], from the
