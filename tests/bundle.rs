@@ -23,8 +23,10 @@ fn truncated_bundle_is_refused() {
 #[test]
 fn tampered_weights_are_refused_by_name() {
     let mut bytes = common::shipped_bundle_bytes();
-    // A byte in the middle of the file lies in the weights, by far the largest part.
-    let middle = bytes.len() / 2;
+    // A byte in the middle of weights.bpk: after the magic, the header and config.json.
+    let shipped = Bundle::from_bytes(&bytes).unwrap();
+    let header_len = u32::from_le_bytes(bytes[16..20].try_into().unwrap()) as usize;
+    let middle = 20 + header_len + shipped.config.len() + shipped.weights.len() / 2;
     bytes[middle] ^= 0x01;
     let err = Personalizer::from_bundle_bytes(&bytes).err().expect("tampered bundle must be refused");
     assert_eq!(err.to_string(), "model bundle rejected: part 'weights.bpk' fails its sha256 check (corrupted or tampered)");

@@ -46,7 +46,7 @@ struct ShapeArgs {
     /// Attention heads.
     #[arg(long, default_value_t = 2)]
     heads: usize,
-    /// Dropout in the session encoder.
+    /// Dropout in the session encoder and on its input item vectors.
     #[arg(long, default_value_t = 0.2)]
     dropout: f64,
     /// Users per batch.

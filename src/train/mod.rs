@@ -1,8 +1,9 @@
 //! Training on the shared data format (feature `cli`, never in the wasm build).
 //!
 //! Next-item prediction over every position of each user's training part (SASRec's
-//! objective), with a sampled softmax over shared negatives. IDs and titles are dropped at
-//! random so that the text-only path (cold items, events without titles) is learned.
+//! objective), with a softmax over the whole catalog (every item of the training split). IDs
+//! and titles are dropped at random so that the text-only path (cold items, events without
+//! titles) is learned. `distill` adds a teacher's softmax and MiniLM title embeddings.
 
 mod calibrate;
 mod minilm;
@@ -23,7 +24,7 @@ use burn::module::{Module, Param};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::{log_softmax, softmax};
-use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use burn::tensor::{Bool, Device, Distribution, Int, Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -53,7 +54,8 @@ pub struct TrainConfig {
     /// Width of the feed-forward layers (0 = twice d_model).
     #[config(default = 0)]
     pub d_ff: usize,
-    /// Dropout inside the session encoder.
+    /// Dropout inside the session encoder and on its input item vectors (SASRec uses 0.5 on
+    /// sparse Amazon data).
     #[config(default = 0.2)]
     pub dropout: f64,
     /// Largest tokenizer vocabulary.
@@ -463,10 +465,17 @@ fn make_batch(data: &Dataset, users: &[usize], window: usize, row_of: &[usize], 
 }
 
 /// `[predicted, d]` query vectors at the batch's predicted positions, scaled as in `Head::fit`.
-fn queries(model: &Model, batch: &Batch, rows: Tensor<1, Int>, tokens: Tensor<2, Int>, mask: Tensor<2>, device: &Device) -> Tensor<2> {
+///
+/// `input_dropout` zeroes whole input coordinates at that rate (SASRec's embedding dropout):
+/// the ID table is most of the model and memorises the training sequences without it.
+fn queries(model: &Model, batch: &Batch, rows: Tensor<1, Int>, tokens: Tensor<2, Int>, mask: Tensor<2>, input_dropout: f64, device: &Device) -> Tensor<2> {
     let (b, l) = (batch.users, batch.length);
-    let vectors = model.item.forward(rows, tokens, mask); // [b·l, d]
+    let mut vectors = model.item.forward(rows, tokens, mask); // [b·l, d]
     let d = vectors.dims()[1];
+    if input_dropout > 0.0 {
+        let keep = Tensor::<2>::random([b * l, d], Distribution::Bernoulli(1.0 - input_dropout), device);
+        vectors = vectors * keep.div_scalar(1.0 - input_dropout);
+    }
     let types = Tensor::<2, Int>::from_data(TensorData::new(batch.types.clone(), [b, l]), device);
     let padding = Tensor::<2, Bool>::from_data(TensorData::new(batch.padding.clone(), [b, l]), device);
     let states = model.session.forward(vectors.reshape([b, l, d]), types, padding).reshape([b * l, d]);
@@ -502,7 +511,7 @@ impl<'a> TeacherView<'a> {
             None => (0, &[][..]),
         });
         let (rows, tokens, mask) = item_tensors(items, width, device);
-        let q = queries(self.ranker.model(), batch, rows, tokens, mask, device);
+        let q = queries(self.ranker.model(), batch, rows, tokens, mask, 0.0, device);
         softmax(q.matmul(self.class_vectors.clone().transpose()).div_scalar(temperature as f32), 1).into_data()
     }
 }
@@ -516,7 +525,7 @@ fn batch_loss(trainee: &Trainee, batch: &Batch, classes: &Classes, teacher: Opti
     let rows = Tensor::<1, Int>::from_data(TensorData::new(batch.rows.clone(), [m]), device);
     let tokens = Tensor::<2, Int>::from_data(TensorData::new(batch.tokens.ids.clone(), [m, batch.tokens.width]), device);
     let mask = Tensor::<2>::from_data(TensorData::new(batch.tokens.mask.clone(), [m, batch.tokens.width]), device);
-    let q = queries(model, batch, rows, tokens, mask, device); // [p, d]
+    let q = queries(model, batch, rows, tokens, mask, config.dropout, device); // [p, d]
     let logits = q.matmul(classes.vectors(model).transpose()); // [p, classes]
     let targets = Tensor::<2, Int>::from_data(TensorData::new(batch.targets.clone(), [p, 1]), device);
     let mut loss = log_softmax(logits.clone(), 1).gather(1, targets).mean().neg();

@@ -14,7 +14,11 @@ test("a truncated bundle is refused", async () => {
 
 test("a tampered bundle is refused", async () => {
   const tampered = bundle.slice();
-  tampered[Math.floor(tampered.length / 2)] ^= 1;
+  // A byte in the middle of weights.bpk: after the magic, the header and config.json.
+  const headerLength = new DataView(bundle.buffer, bundle.byteOffset + 16, 4).getUint32(0, true);
+  const header = JSON.parse(new TextDecoder().decode(bundle.subarray(20, 20 + headerLength)));
+  const size = (name) => header.parts.find((p) => p.name === name).size;
+  tampered[20 + headerLength + size("config.json") + Math.floor(size("weights.bpk") / 2)] ^= 1;
   await assert.rejects(Personalizer.create(tampered), (e) => e instanceof Error && e.message.includes("'weights.bpk' fails its sha256 check"));
 });
 
