@@ -19,6 +19,16 @@ fn converted_retail(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
     (data, base.join("model"))
 }
 
+/// `pocketrank eval --protocol sampled-100 --json` of `model` on `data` (plus `extra`
+/// arguments): its JSON line and its stderr.
+fn eval_sampled_100(model: &std::path::Path, data: &std::path::Path, extra: &[&str]) -> (serde_json::Value, String) {
+    let mut args = vec!["eval", "--model", model.to_str().unwrap(), "--data", data.to_str().unwrap(), "--protocol", "sampled-100", "--json"];
+    args.extend_from_slice(extra);
+    let (ok, stdout, stderr) = pocketrank(&args);
+    assert!(ok, "{stderr}");
+    (serde_json::from_str(stdout.lines().last().unwrap()).unwrap(), stderr)
+}
+
 #[test]
 fn train_writes_a_verified_model_directory_that_evaluates() {
     let (data, model) = converted_retail("train");
@@ -39,9 +49,7 @@ fn train_writes_a_verified_model_directory_that_evaluates() {
     let card = std::fs::read_to_string(model.join("MODEL_CARD.md")).unwrap();
     assert!(card.contains("| sampled-100 |") && card.contains("--epochs 2") && card.contains("](training-curves.png)"), "{card}");
 
-    let (ok, stdout, stderr) = pocketrank(&["eval", "--model", model.to_str().unwrap(), "--data", data.to_str().unwrap(), "--protocol", "sampled-100", "--json"]);
-    assert!(ok, "{stderr}");
-    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let (last, _) = eval_sampled_100(&model, &data, &[]);
     // Two epochs on ~2,800 shoppers clearly beat chance (0.045 NDCG@10 with 100 candidates;
     // about 0.10 measured).
     assert!(last["ndcg@10"].as_f64().unwrap() > 0.06, "{last}");
@@ -64,9 +72,7 @@ fn train_init_fine_tunes_the_shipped_model_on_another_catalog() {
     let rows = config["item"]["n_items"].as_u64().unwrap() as usize;
     assert!(rows > 0 && rows <= products, "ID rows for this catalog's trained items: {rows} of {products}");
 
-    let (ok, stdout, stderr) = pocketrank(&["eval", "--model", model.to_str().unwrap(), "--data", data.to_str().unwrap(), "--protocol", "sampled-100", "--json"]);
-    assert!(ok, "{stderr}");
-    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let (last, _) = eval_sampled_100(&model, &data, &[]);
     // Chance is 0.045; one fine-tuning epoch measured about 0.2 on validation.
     assert!(last["ndcg@10"].as_f64().unwrap() > 0.1, "{last}");
 }
@@ -111,10 +117,8 @@ fn distill_writes_a_small_int8_student_with_its_teacher_and_a_cold_start_split()
 
     // The student evaluates on the users whose target it knows by title alone.
     let only = student.join("withheld.txt");
-    let (ok, stdout, stderr) = pocketrank(&["eval", "--model", s, "--data", d, "--protocol", "sampled-100", "--only-targets", only.to_str().unwrap(), "--json"]);
-    assert!(ok, "{stderr}");
+    let (last, stderr) = eval_sampled_100(&student, &data, &["--only-targets", only.to_str().unwrap()]);
     assert!(stderr.contains("users have a target listed in"), "{stderr}");
-    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     let users = last["users"].as_u64().unwrap();
     assert!(users > 0 && users < 2787, "{last}");
 }
