@@ -9,6 +9,8 @@ import { root } from "../node/helpers.mjs";
 
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
 
+const BUNDLE_CHUNK = 256 * 1024;
+
 /** Serve `dir` (default: the repository) read-only; returns { url, close }. */
 export async function serve(dir = root) {
   const server = createServer(async (req, res) => {
@@ -20,7 +22,18 @@ export async function serve(dir = root) {
     }
     try {
       const body = await readFile(file);
-      res.writeHead(200, { "content-type": TYPES[path.extname(file)] ?? "application/octet-stream", "content-length": body.length }).end(body);
+      res.writeHead(200, { "content-type": TYPES[path.extname(file)] ?? "application/octet-stream", "content-length": body.length });
+      if (file.endsWith(".bundle")) {
+        // As over a real network, a model arrives in pieces (here 256 KB, 5 ms apart), so the
+        // loader's download progress is observable whatever the bundle's size.
+        for (let at = 0; at < body.length; at += BUNDLE_CHUNK) {
+          res.write(body.subarray(at, at + BUNDLE_CHUNK));
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        res.end();
+      } else {
+        res.end(body);
+      }
     } catch {
       res.writeHead(500).end();
     }
