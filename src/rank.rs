@@ -324,8 +324,7 @@ impl Ranker {
         let m = items.len();
         let rows: Vec<i64> = items.iter().map(|item| item.row as i64).collect();
         let rows = Tensor::<1, Int>::from_data(TensorData::new(rows, [m]), &self.device);
-        let token_ids = Tensor::<2, Int>::from_data(TensorData::new(batch.ids, [m, batch.width]), &self.device);
-        let token_mask = Tensor::<2>::from_data(TensorData::new(batch.mask, [m, batch.width]), &self.device);
+        let (token_ids, token_mask) = batch.into_tensors(&self.device);
         Ok(self.model.item.forward(rows, token_ids, token_mask))
     }
 

@@ -3,6 +3,7 @@
 //! The same tokenizer code runs natively and in wasm (the `unstable_wasm` feature's pure-Rust
 //! regex everywhere), so a title gives the same tokens on the server and in the browser.
 
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use tokenizers::Tokenizer;
 
 use crate::error::{Error, Result};
@@ -67,6 +68,12 @@ impl TitleTokenizer {
 }
 
 impl TokenBatch {
+    /// `[rows, width]` token ids and mask on `device`: the item encoder's title inputs.
+    pub fn into_tensors(self, device: &Device) -> (Tensor<2, Int>, Tensor<2>) {
+        let shape = [self.rows, self.width];
+        (Tensor::from_data(TensorData::new(self.ids, shape), device), Tensor::from_data(TensorData::new(self.mask, shape), device))
+    }
+
     /// Pack already tokenized titles, padding each to `width` tokens.
     pub fn pack<'a>(titles: impl ExactSizeIterator<Item = &'a [u32]>, width: usize) -> TokenBatch {
         let rows = titles.len();

@@ -223,12 +223,8 @@ impl Classes {
 fn item_tensors<'a>(items: impl Iterator<Item = (usize, &'a [u32])>, width: usize, device: &Device) -> (Tensor<1, Int>, Tensor<2, Int>, Tensor<2>) {
     let (rows, titles): (Vec<i64>, Vec<&[u32]>) = items.map(|(row, title)| (row as i64, title)).unzip();
     let m = rows.len();
-    let batch = TokenBatch::pack(titles.into_iter(), width);
-    (
-        Tensor::from_data(TensorData::new(rows, [m]), device),
-        Tensor::from_data(TensorData::new(batch.ids, [m, batch.width]), device),
-        Tensor::from_data(TensorData::new(batch.mask, [m, batch.width]), device),
-    )
+    let (tokens, mask) = TokenBatch::pack(titles.into_iter(), width).into_tensors(device);
+    (Tensor::from_data(TensorData::new(rows, [m]), device), tokens, mask)
 }
 
 /// Users in batches of similar history length, in random order: most histories are a few
@@ -523,8 +519,7 @@ fn batch_loss(trainee: &Trainee, batch: &Batch, classes: &Classes, teacher: Opti
     let p = batch.predicted.len();
     let m = batch.rows.len();
     let rows = Tensor::<1, Int>::from_data(TensorData::new(batch.rows.clone(), [m]), device);
-    let tokens = Tensor::<2, Int>::from_data(TensorData::new(batch.tokens.ids.clone(), [m, batch.tokens.width]), device);
-    let mask = Tensor::<2>::from_data(TensorData::new(batch.tokens.mask.clone(), [m, batch.tokens.width]), device);
+    let (tokens, mask) = batch.tokens.clone().into_tensors(device);
     let q = queries(model, batch, rows, tokens, mask, config.dropout, device); // [p, d]
     let logits = q.matmul(classes.vectors(model).transpose()); // [p, classes]
     let targets = Tensor::<2, Int>::from_data(TensorData::new(batch.targets.clone(), [p, 1]), device);
