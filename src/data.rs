@@ -122,8 +122,15 @@ impl Dataset {
 
     /// Items a user may train on: the sequence without its validation and test targets.
     pub fn training_part(&self, user: usize) -> &[usize] {
+        self.trainable(user, Split::Validation)
+    }
+
+    /// Items a model that is evaluated on `split` may train on: the sequence without that
+    /// split's target and anything after it. `Split::Test` keeps the validation target (the
+    /// final fit, once validation has chosen the hyper-parameters).
+    pub fn trainable(&self, user: usize, split: Split) -> &[usize] {
         let items = &self.users[user].1;
-        &items[..items.len().saturating_sub(Split::Validation.held_out())]
+        &items[..items.len().saturating_sub(split.held_out())]
     }
 
     /// Session events for item indices (every interaction counts as a purchase: the review
@@ -177,5 +184,7 @@ mod tests {
         assert_eq!(data.candidates(&dir, "x").unwrap(), vec![(1, vec![1])]);
         assert_eq!(data.history(0, Split::Test), Some((&[0usize, 1][..], 2)));
         assert_eq!(data.training_part(0), &[0]);
+        assert_eq!(data.trainable(0, Split::Test), &[0, 1]);
+        assert_eq!(data.trainable(1, Split::Test), &[2, 1]);
     }
 }

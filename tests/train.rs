@@ -53,6 +53,32 @@ fn train_writes_a_verified_model_directory_that_evaluates() {
     // Two epochs on ~2,800 shoppers clearly beat chance (0.045 NDCG@10 with 100 candidates;
     // about 0.10 measured).
     assert!(last["ndcg@10"].as_f64().unwrap() > 0.06, "{last}");
+
+    // The final fit repeats the run with the validation targets as training data, for the
+    // epoch count and with the server trust the validated run chose.
+    let final_fit = model.with_file_name("final");
+    let (ok, _, stderr) = pocketrank(&["train", "--final-fit-of", model.to_str().unwrap(), "--data", data.to_str().unwrap(), "--out", final_fit.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("(final fit, no validation)"), "{stderr}");
+    let report = |dir: &std::path::Path| -> serde_json::Value { serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap() };
+    let (validated, fitted) = (report(&model), report(&final_fit));
+    assert_eq!(fitted["training"]["epochs"].as_array().unwrap().len() as u64, validated["training"]["best_epoch"].as_u64().unwrap());
+    assert_eq!(fitted["training"]["calibration"], validated["training"]["calibration"]);
+    assert_eq!(fitted["train_config"]["d_model"], 16, "the validated run's settings carry over");
+    // Items seen only as some shopper's validation target now have ID rows too.
+    let rows = |r: &serde_json::Value| r["model_config"]["item"]["n_items"].as_u64().unwrap();
+    assert!(rows(&fitted) > rows(&validated), "{} vs {}", rows(&fitted), rows(&validated));
+    let card = std::fs::read_to_string(final_fit.join("MODEL_CARD.md")).unwrap();
+    assert!(card.contains("## Final fit") && card.contains("| sampled-100 |") && card.contains("](validated-run-curves.png)"), "{card}");
+    let manifest = std::fs::read_to_string(final_fit.join("MANIFEST.sha256")).unwrap();
+    assert!(manifest.contains("  validated-run-curves.png") && manifest.contains("  training-curves.png"), "{manifest}");
+    // Its curves have no validation figures (null in report.json); `plot` still redraws them.
+    assert!(fitted["training"]["epochs"][0][1].is_null(), "{}", fitted["training"]["epochs"]);
+    let (ok, _, stderr) = pocketrank(&["plot", "--model", final_fit.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    // A final fit of a final fit would have no validated choices to repeat.
+    let (ok, _, stderr) = pocketrank(&["train", "--final-fit-of", final_fit.to_str().unwrap(), "--data", data.to_str().unwrap(), "--out", model.with_file_name("again").to_str().unwrap()]);
+    assert!(!ok && stderr.contains("itself a final fit"), "{stderr}");
 }
 
 #[test]

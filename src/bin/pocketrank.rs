@@ -63,6 +63,9 @@ struct ShapeArgs {
     seed: u64,
 }
 
+/// The flags of [`ShapeArgs`], which a final fit takes from its validated run instead.
+const SHAPE_FLAGS: [&str; 11] = ["epochs", "max_minutes", "patience", "d_model", "layers", "heads", "dropout", "batch_size", "learning_rate", "withhold_ids", "seed"];
+
 impl ShapeArgs {
     fn config(&self) -> Result<TrainConfig> {
         if !(0.0..1.0).contains(&self.withhold_ids) {
@@ -103,6 +106,11 @@ enum Command {
         /// scratch: its tokenizer and weights carry over, the catalog's items get new ID rows.
         #[arg(long)]
         init: Option<PathBuf>,
+        /// The final fit of a validated run (its model directory): the same settings, also
+        /// trained on the validation targets, for the epoch count and with the server trust
+        /// that run chose on validation. Replaces the shape flags.
+        #[arg(long, conflicts_with_all = SHAPE_FLAGS)]
+        final_fit_of: Option<PathBuf>,
         #[command(flatten)]
         shape: ShapeArgs,
     },
@@ -152,6 +160,9 @@ enum Command {
         /// Softmax temperature of the distillation loss.
         #[arg(long, default_value_t = 2.0)]
         temperature: f64,
+        /// The final fit of a validated `distill` run (its model directory), as for `train`.
+        #[arg(long, conflicts_with_all = SHAPE_FLAGS.iter().chain(&["teacher_weight", "temperature"]))]
+        final_fit_of: Option<PathBuf>,
         #[command(flatten)]
         shape: ShapeArgs,
     },
@@ -308,10 +319,14 @@ fn command_line() -> String {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Train { data, out, init, shape } => {
-            let config = shape.config()?;
+        Command::Train { data, out, init, final_fit_of, shape } => {
+            let config = match &final_fit_of {
+                Some(dir) => pocketrank_cli::final_fit_config(dir)?,
+                None => shape.config()?,
+            };
             let base = init.as_deref().map(load_ranker).transpose()?;
-            pocketrank_cli::write_model_dir(&data, &out, &config, &command_line(), base.as_ref(), &train::Guidance::default(), None)
+            let provenance = pocketrank_cli::Provenance { teacher: None, validated_run: final_fit_of.as_deref() };
+            pocketrank_cli::write_model_dir(&data, &out, &config, &command_line(), base.as_ref(), &train::Guidance::default(), provenance)
         }
         Command::Baseline { data } => {
             let dataset = Dataset::load(&data)?;
@@ -343,12 +358,16 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("embedded {} titles ({} floats each) in {:.0} s into {}", dataset.titles.len(), embeddings.width(), started.elapsed().as_secs_f64(), out.display());
             Ok(())
         }
-        Command::Distill { teacher, data, out, title_embeddings, teacher_weight, temperature, shape } => {
-            let config = shape.config()?.with_teacher_weight(teacher_weight).with_temperature(temperature);
+        Command::Distill { teacher, data, out, title_embeddings, teacher_weight, temperature, final_fit_of, shape } => {
+            let config = match &final_fit_of {
+                Some(dir) => pocketrank_cli::final_fit_config(dir)?,
+                None => shape.config()?.with_teacher_weight(teacher_weight).with_temperature(temperature),
+            };
             let teacher_ranker = load_ranker(&teacher)?;
             let embeddings = title_embeddings.as_deref().map(train::TitleEmbeddings::load).transpose()?;
             let guidance = train::Guidance { teacher: Some(&teacher_ranker), title_embeddings: embeddings.as_ref() };
-            pocketrank_cli::write_model_dir(&data, &out, &config, &command_line(), None, &guidance, Some(&teacher))
+            let provenance = pocketrank_cli::Provenance { teacher: Some(&teacher), validated_run: final_fit_of.as_deref() };
+            pocketrank_cli::write_model_dir(&data, &out, &config, &command_line(), None, &guidance, provenance)
         }
         Command::Eval { model, data, protocol, split, users, candidates, only_targets, json, learn_k, learn_visits, learning } => {
             let protocol = Protocol::parse(&protocol)?;
@@ -595,7 +614,9 @@ mod pocketrank_cli {
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let report: Value = serde_json::from_str(&text).map_err(|e| Error::invalid(path.display(), e))?;
         let training = &report["training"];
-        let epochs: Vec<(f64, f64)> = serde_json::from_value(training["epochs"].clone()).map_err(|e| Error::invalid(format!("{}: training.epochs", path.display()), e))?;
+        // A final fit's validation figures are NaN, which JSON writes as null.
+        let epochs: Vec<(f64, Option<f64>)> = serde_json::from_value(training["epochs"].clone()).map_err(|e| Error::invalid(format!("{}: training.epochs", path.display()), e))?;
+        let epochs: Vec<(f64, f64)> = epochs.into_iter().map(|(loss, ndcg)| (loss, ndcg.unwrap_or(f64::NAN))).collect();
         let best = training["best_epoch"].as_u64().ok_or_else(|| Error::invalid(format!("{}: training.best_epoch", path.display()), "missing"))?;
         train::write_curves(&epochs, best as usize, &dir.join(train::CURVES_FILE))?;
         let manifest = dir.join(MANIFEST_FILE);
@@ -647,11 +668,40 @@ mod pocketrank_cli {
 
     /// Ids of the items a cold-start model was trained without (`--withhold-ids`).
     const WITHHELD_FILE: &str = "withheld.txt";
+    /// In a final fit's directory: the curves of the validated run it repeats.
+    const VALIDATED_CURVES_FILE: &str = "validated-run-curves.png";
 
     /// Train, evaluate on test, and write bundle, config, report, model card and manifest.
     /// `teacher_dir` is the model directory behind `guidance.teacher`, for the model card.
     #[allow(clippy::too_many_arguments)]
-    pub fn write_model_dir(data_dir: &Path, out: &Path, config: &TrainConfig, command: &str, base: Option<&Ranker>, guidance: &train::Guidance, teacher_dir: Option<&Path>) -> Result<()> {
+    /// The model directories a run was made from, for its card.
+    #[derive(Clone, Copy)]
+    pub struct Provenance<'a> {
+        /// `distill`'s teacher.
+        pub teacher: Option<&'a Path>,
+        /// The validated run this one is the final fit of.
+        pub validated_run: Option<&'a Path>,
+    }
+
+    /// The configuration of the validated run in `dir` as its final fit: the same settings,
+    /// the epoch count and server trust it chose on validation, no early stopping or time cap.
+    pub fn final_fit_config(dir: &Path) -> Result<TrainConfig> {
+        let report = read_report(dir)?;
+        let field = |name: &str| format!("{}: report.json {name}", dir.display());
+        let mut config: TrainConfig = serde_json::from_value(report["train_config"].clone()).map_err(|e| Error::invalid(field("train_config"), e))?;
+        if config.final_fit.is_some() {
+            return Err(Error::invalid("--final-fit-of", format!("{} is itself a final fit; give the validated run it came from", dir.display())));
+        }
+        let best_epoch = report["training"]["best_epoch"].as_u64().filter(|&e| e > 0).ok_or_else(|| Error::invalid(field("training.best_epoch"), "missing or 0"))?;
+        let calibration: train::Calibration = serde_json::from_value(report["training"]["calibration"].clone()).map_err(|e| Error::invalid(field("training.calibration"), e))?;
+        config.epochs = best_epoch as usize;
+        config.patience = 0;
+        config.max_minutes = 0.0;
+        config.final_fit = Some(calibration);
+        Ok(config)
+    }
+
+    pub fn write_model_dir(data_dir: &Path, out: &Path, config: &TrainConfig, command: &str, base: Option<&Ranker>, guidance: &train::Guidance, provenance: Provenance) -> Result<()> {
         let device = Device::flex();
         let trained = train::train(data_dir, config, &device, base, guidance)?;
         // The student ships to browsers: its embedding tables go int8.
@@ -682,8 +732,17 @@ mod pocketrank_cli {
             // The model is good without its picture; say why it is missing.
             eprintln!("warning: no training curves: {e}");
         }
-        let teacher = teacher_dir.map(|dir| read_report(dir).map(|report| (dir, report))).transpose()?;
-        let card = model_card(&trained, &test, bundle.len(), command, data_dir, out, curves.is_ok(), teacher.as_ref().map(|(d, r)| (*d, r)), guidance.title_embeddings.is_some(), config);
+        let teacher = provenance.teacher.map(|dir| read_report(dir).map(|report| (dir, report))).transpose()?;
+        let validated = provenance.validated_run.map(|dir| read_report(dir).map(|report| (dir, report))).transpose()?;
+        // A final fit cannot validate: its card shows the curves of the run that chose for it.
+        let validated_curves = match provenance.validated_run.map(|dir| dir.join(train::CURVES_FILE)).filter(|p| p.exists()) {
+            Some(picture) => {
+                std::fs::copy(&picture, out.join(VALIDATED_CURVES_FILE)).map_err(|e| Error::io(&picture, e))?;
+                Some(VALIDATED_CURVES_FILE)
+            }
+            None => None,
+        };
+        let card = model_card(&trained, &test, bundle.len(), command, data_dir, out, curves.is_ok(), teacher.as_ref().map(|(d, r)| (*d, r)), validated.as_ref().map(|(d, r)| (*d, r)), guidance.title_embeddings.is_some(), config);
         write("MODEL_CARD.md", card.as_bytes())?;
         let mut files = vec![BUNDLE_FILE, "config.json", "report.json", "MODEL_CARD.md"];
         if !trained.report.withheld.is_empty() {
@@ -694,12 +753,19 @@ mod pocketrank_cli {
         if curves.is_ok() {
             files.push(train::CURVES_FILE);
         }
+        if let Some(picture) = validated_curves {
+            files.push(picture);
+        }
         write_manifest(out, &files)?;
         eprintln!("wrote {}", out.display());
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// A report's test NDCG@10 on `protocol`.
+    fn protocol_ndcg10(report: &Value, protocol: Protocol) -> Option<f64> {
+        report["test"].as_array()?.iter().find(|row| row["protocol"] == protocol.name())?["ndcg@10"].as_f64()
+    }
+
     /// A model directory's report.json.
     fn read_report(dir: &Path) -> Result<serde_json::Value> {
         let path = dir.join("report.json");
@@ -708,7 +774,7 @@ mod pocketrank_cli {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn model_card(trained: &train::Trained, test: &[(Protocol, eval::Metrics)], bundle_bytes: usize, command: &str, data_dir: &Path, out: &Path, curves: bool, teacher: Option<(&Path, &serde_json::Value)>, titles: bool, report_config: &TrainConfig) -> String {
+    fn model_card(trained: &train::Trained, test: &[(Protocol, eval::Metrics)], bundle_bytes: usize, command: &str, data_dir: &Path, out: &Path, curves: bool, teacher: Option<(&Path, &serde_json::Value)>, validated: Option<(&Path, &serde_json::Value)>, titles: bool, report_config: &TrainConfig) -> String {
         let r = &trained.report;
         let c = &trained.config;
         let mut s = String::new();
@@ -717,21 +783,26 @@ mod pocketrank_cli {
         let tool = if teacher.is_some() { "distill" } else { "train" };
         s.push_str(&format!("Generated by `pocketrank {tool}`; do not edit by hand.\n\n"));
         s.push_str(&format!("- **Command**: `{command}`\n"));
-        s.push_str(&format!("- **Data**: `{}` (see its README); leave-one-out split (training = each sequence without its last two items; validation target = second-last; test target = last, never seen in training).\n", data_dir.display()));
+        let trained_on = if validated.is_some() { "training = each sequence without its last item: this final fit also trains on the validation targets" } else { "training = each sequence without its last two items" };
+        s.push_str(&format!("- **Data**: `{}` (see its README); leave-one-out split ({trained_on}; validation target = second-last; test target = last, never seen in training).\n", data_dir.display()));
         s.push_str(&format!(
             "- **Architecture**: item vector = LayerNorm(ID embedding + mean WordPiece title-token embedding), d = {}; causal transformer over the last {} events ({} blocks, {} heads, FF {}); head = ⟨W·state, item⟩/√d + w·(−ln server rank) + w'·server score.\n",
             c.item.d_model, c.session.max_events, c.session.n_layers, c.session.n_heads, c.session.d_ff
         ));
         let weights = if teacher.is_some() { "int8 ID and token tables with a scale per row, other weights f32" } else { "f32 weights" };
         s.push_str(&format!("- **Size**: {} parameters, bundle {} bytes ({weights} + tokenizer of {} tokens + catalog of {} item ids): this file is everything a browser downloads for the model.\n", r.parameters, bundle_bytes, c.item.vocab_size, c.item.n_items));
-        s.push_str(&format!("- **Training**: {:.1} min on this machine's CPU (burn flex backend), {} epochs run, epoch {} kept by validation NDCG@10.\n\n", r.seconds / 60.0, r.epochs.len(), r.best_epoch));
+        match validated {
+            Some((dir, _)) => s.push_str(&format!("- **Training**: {:.1} min on this machine's CPU (burn flex backend), {} epochs: the final fit of `{}`, the run of the same settings whose validation chose the epoch count and the server trust.\n\n", r.seconds / 60.0, r.epochs.len(), dir.display())),
+            None => s.push_str(&format!("- **Training**: {:.1} min on this machine's CPU (burn flex backend), {} epochs run, epoch {} kept by validation NDCG@10.\n\n", r.seconds / 60.0, r.epochs.len(), r.best_epoch)),
+        }
         s.push_str("## Training curve\n\n");
         if curves {
             s.push_str(&format!("![training loss and validation NDCG@10 per epoch]({})\n\n", train::CURVES_FILE));
         }
         s.push_str("| epoch | train loss | validation NDCG@10 (sampled-100) |\n|---|---|---|\n");
         for (i, (loss, ndcg)) in r.epochs.iter().enumerate() {
-            s.push_str(&format!("| {} | {loss:.4} | {ndcg:.4} |\n", i + 1));
+            let ndcg = if ndcg.is_finite() { format!("{ndcg:.4}") } else { "— (trained on)".to_string() };
+            s.push_str(&format!("| {} | {loss:.4} | {ndcg} |\n", i + 1));
         }
         let cal = &r.calibration;
         s.push_str(&format!(
@@ -751,9 +822,20 @@ mod pocketrank_cli {
             }
             s.push_str(".\n\n| protocol | teacher NDCG@10 | student NDCG@10 | student / teacher |\n|---|---|---|---|\n");
             for (p, m) in test {
-                let teacher_ndcg = report["test"].as_array().and_then(|rows| rows.iter().find(|row| row["protocol"] == p.name())).and_then(|row| row["ndcg@10"].as_f64());
-                if let Some(t) = teacher_ndcg {
+                if let Some(t) = protocol_ndcg10(report, *p) {
                     s.push_str(&format!("| {} | {t:.4} | {:.4} | {:.3} |\n", p.name(), m.ndcg10(), m.ndcg10() / t));
+                }
+            }
+        }
+        if let Some((dir, report)) = validated {
+            s.push_str(&format!("\n## Final fit\n\nThe validated run `{}` trained on the training items only; this model is the same recipe with the validation targets added.\n\n", dir.display()));
+            if out.join(VALIDATED_CURVES_FILE).exists() {
+                s.push_str(&format!("![the validated run: training loss and validation NDCG@10 per epoch]({VALIDATED_CURVES_FILE})\n\n"));
+            }
+            s.push_str("| protocol | validated run NDCG@10 | final fit NDCG@10 |\n|---|---|---|\n");
+            for (p, m) in test {
+                if let Some(v) = protocol_ndcg10(report, *p) {
+                    s.push_str(&format!("| {} | {v:.4} | {:.4} |\n", p.name(), m.ndcg10()));
                 }
             }
         }

@@ -74,7 +74,7 @@ impl TransitionServer {
 }
 
 /// Result of the calibration.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Calibration {
     /// Chosen weight of −ln(rank).
     pub rank_weight: f32,

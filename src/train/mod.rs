@@ -106,6 +106,19 @@ pub struct TrainConfig {
     /// Seed of every random choice.
     #[config(default = 42)]
     pub seed: u64,
+    /// The final fit: train on the validation targets too, for exactly `epochs` epochs, with
+    /// this server trust. Both were chosen on validation by an earlier run of the same
+    /// configuration (`--final-fit-of`); this run cannot validate, its validation targets are
+    /// training data. `None`: an ordinary run.
+    #[config(default = "None")]
+    pub final_fit: Option<Calibration>,
+}
+
+impl TrainConfig {
+    /// The split this run's model is evaluated on, which fixes what it may train on.
+    fn evaluated_on(&self) -> Split {
+        if self.final_fit.is_some() { Split::Test } else { Split::Validation }
+    }
 }
 
 /// What else a training run learns from, besides the next item.
@@ -121,7 +134,8 @@ pub struct Guidance<'a> {
 /// What a run measured, for the model card.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TrainReport {
-    /// Per epoch: mean training loss and validation NDCG@10 (sampled-100 on validation targets).
+    /// Per epoch: mean training loss and validation NDCG@10 (sampled-100 on validation targets;
+    /// NaN in a final fit, which trains on them).
     pub epochs: Vec<(f64, f64)>,
     /// The epoch kept (1-based).
     pub best_epoch: usize,
@@ -229,12 +243,12 @@ fn item_tensors<'a>(items: impl Iterator<Item = (usize, &'a [u32])>, width: usiz
 
 /// Users in batches of similar history length, in random order: most histories are a few
 /// events long, and a batch padded only to its own longest one costs a fraction of the window.
-fn length_buckets(data: &Dataset, users: &mut [usize], batch_size: usize, rng: &mut StdRng) -> Vec<Vec<usize>> {
+fn length_buckets(data: &Dataset, split: Split, users: &mut [usize], batch_size: usize, rng: &mut StdRng) -> Vec<Vec<usize>> {
     users.shuffle(rng);
     let mut batches = Vec::new();
     // Sorting within large random groups keeps some randomness in who meets whom.
     for group in users.chunks_mut(batch_size * 32) {
-        group.sort_by_key(|&u| data.training_part(u).len());
+        group.sort_by_key(|&u| data.trainable(u, split).len());
         batches.extend(group.chunks(batch_size).map(<[usize]>::to_vec));
     }
     batches.shuffle(rng);
@@ -254,6 +268,7 @@ fn length_buckets(data: &Dataset, users: &mut [usize], batch_size: usize, rng: &
 pub fn train(dir: &Path, config: &TrainConfig, device: &Device, base: Option<&Ranker>, guidance: &Guidance) -> crate::Result<Trained> {
     let started = Instant::now();
     let data = Dataset::load(dir)?;
+    let split = config.evaluated_on();
     device.seed(config.seed);
     let mut rng = StdRng::seed_from_u64(config.seed);
     if let Some(embeddings) = guidance.title_embeddings {
@@ -271,7 +286,7 @@ pub fn train(dir: &Path, config: &TrainConfig, device: &Device, base: Option<&Ra
     let mut seen = vec![false; data.ids.len()];
     let mut training_items = Vec::new();
     for user in 0..data.users.len() {
-        for &item in data.training_part(user) {
+        for &item in data.trainable(user, split) {
             if !std::mem::replace(&mut seen[item], true) {
                 training_items.push(item);
             }
@@ -320,7 +335,7 @@ pub fn train(dir: &Path, config: &TrainConfig, device: &Device, base: Option<&Ra
         .take(config.validation_users)
         .collect();
     let window = model_config.session.max_events;
-    let mut users: Vec<usize> = (0..data.users.len()).filter(|&u| data.training_part(u).len() >= 2).collect();
+    let mut users: Vec<usize> = (0..data.users.len()).filter(|&u| data.trainable(u, split).len() >= 2).collect();
 
     let mut epochs = Vec::new();
     let mut best: Option<(f64, usize, Model)> = None;
@@ -329,13 +344,13 @@ pub fn train(dir: &Path, config: &TrainConfig, device: &Device, base: Option<&Ra
             eprintln!("time budget of {} min reached before epoch {epoch}", config.max_minutes);
             break;
         }
-        let batches = length_buckets(&data, &mut users, config.batch_size, &mut rng);
+        let batches = length_buckets(&data, split, &mut users, config.batch_size, &mut rng);
         let bar = ProgressBar::new(batches.len() as u64);
         bar.set_style(ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed}<{eta})").unwrap_or_else(|_| ProgressStyle::default_bar()));
         bar.set_prefix(format!("{epoch}/{}", config.epochs));
         let mut loss_sum = 0.0;
         for (step, chunk) in batches.iter().enumerate() {
-            let batch = make_batch(&data, chunk, window, &row_of, &all_tokens, &classes, config, &mut rng);
+            let batch = make_batch(&data, split, chunk, window, &row_of, &all_tokens, &classes, config, &mut rng);
             let sample: Vec<usize> = (0..TEXT_SAMPLE.min(training_items.len())).map(|_| training_items[rng.random_range(0..training_items.len())]).collect();
             let titles = guidance.title_embeddings.map(|e| (e, sample.as_slice()));
             let loss = batch_loss(&trainee, &batch, &classes, teacher.as_ref(), titles, &all_tokens, config, &train_device);
@@ -353,6 +368,13 @@ pub fn train(dir: &Path, config: &TrainConfig, device: &Device, base: Option<&Ra
         bar.finish_and_clear();
         let mean_loss = loss_sum / batches.len().max(1) as f64;
         let inference = trainee.model.valid();
+        if config.final_fit.is_some() {
+            // Nothing to validate on: the last epoch is the one the earlier run chose.
+            eprintln!("epoch {epoch}: loss {mean_loss:.4} (final fit, no validation), {:.0} s", started.elapsed().as_secs_f64());
+            epochs.push((mean_loss, f64::NAN));
+            best = Some((f64::NAN, epoch, inference));
+            continue;
+        }
         let ranker = Ranker::from_parts(inference.clone(), model_config.clone(), tokenizer.clone(), catalog_rows(&catalog), device.clone());
         let validation = eval::evaluate(&ranker, &data, &validation_cases, || {})?;
         eprintln!("epoch {epoch}: loss {mean_loss:.4}, validation NDCG@10 {:.4} (sampled-100, {} users), {:.0} s", validation.ndcg10(), validation.users, started.elapsed().as_secs_f64());
@@ -375,9 +397,14 @@ pub fn train(dir: &Path, config: &TrainConfig, device: &Device, base: Option<&Ra
     let purchase = types.slice([crate::input::EventKind::Purchase.index()..crate::input::EventKind::Purchase.index() + 1, 0..d]);
     model.session.type_embedding.weight = Param::from_tensor(purchase.expand([crate::model::EVENT_TYPES, d]));
 
-    let calibration_users: Vec<usize> = validation_cases.iter().map(|c| c.user).collect();
-    let ranker = Ranker::from_parts(model.clone(), model_config.clone(), tokenizer.clone(), catalog_rows(&catalog), device.clone());
-    let calibration = calibrate(&ranker, &data, &calibration_users)?;
+    let calibration = match &config.final_fit {
+        Some(chosen) => chosen.clone(),
+        None => {
+            let calibration_users: Vec<usize> = validation_cases.iter().map(|c| c.user).collect();
+            let ranker = Ranker::from_parts(model.clone(), model_config.clone(), tokenizer.clone(), catalog_rows(&catalog), device.clone());
+            calibrate(&ranker, &data, &calibration_users)?
+        }
+    };
     eprintln!(
         "server trust on validation (stand-in server, {} of {} users retrieved): weight {:.1}, NDCG@10 server {:.4} / model {:.4} / blend {:.4}",
         calibration.users_with_target, calibration.users, calibration.rank_weight, calibration.server_ndcg10, calibration.model_ndcg10, calibration.blended_ndcg10
@@ -410,15 +437,15 @@ fn start_from(base: &Model, config: &ModelConfig, device: &Device) -> Model {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn make_batch(data: &Dataset, users: &[usize], window: usize, row_of: &[usize], all_tokens: &[Vec<u32>], classes: &Classes, config: &TrainConfig, rng: &mut StdRng) -> Batch {
+fn make_batch(data: &Dataset, split: Split, users: &[usize], window: usize, row_of: &[usize], all_tokens: &[Vec<u32>], classes: &Classes, config: &TrainConfig, rng: &mut StdRng) -> Batch {
     let b = users.len();
-    let length = users.iter().map(|&u| data.training_part(u).len().saturating_sub(1)).max().unwrap_or(1).clamp(1, window);
+    let length = users.iter().map(|&u| data.trainable(u, split).len().saturating_sub(1)).max().unwrap_or(1).clamp(1, window);
     let purchase = crate::input::EventKind::Purchase.index() as i64;
     let empty: &[u32] = &[];
     let mut inputs = vec![None; b * length];
     let (mut predicted, mut targets) = (Vec::new(), Vec::new());
     for (u, &user) in users.iter().enumerate() {
-        let part = data.training_part(user);
+        let part = data.trainable(user, split);
         let seq = &part[part.len() - part.len().min(length + 1)..];
         let n = seq.len().saturating_sub(1);
         for t in 0..n {
