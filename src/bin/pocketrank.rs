@@ -671,9 +671,6 @@ mod pocketrank_cli {
     /// In a final fit's directory: the curves of the validated run it repeats.
     const VALIDATED_CURVES_FILE: &str = "validated-run-curves.png";
 
-    /// Train, evaluate on test, and write bundle, config, report, model card and manifest.
-    /// `teacher_dir` is the model directory behind `guidance.teacher`, for the model card.
-    #[allow(clippy::too_many_arguments)]
     /// The model directories a run was made from, for its card.
     #[derive(Clone, Copy)]
     pub struct Provenance<'a> {
@@ -701,6 +698,8 @@ mod pocketrank_cli {
         Ok(config)
     }
 
+    /// Train, evaluate on test, and write bundle, config, report, model card and manifest.
+    /// `provenance.teacher` is the model directory behind `guidance.teacher`.
     pub fn write_model_dir(data_dir: &Path, out: &Path, config: &TrainConfig, command: &str, base: Option<&Ranker>, guidance: &train::Guidance, provenance: Provenance) -> Result<()> {
         let device = Device::flex();
         let trained = train::train(data_dir, config, &device, base, guidance)?;
