@@ -35,6 +35,16 @@ fn bad_protocol_is_a_clear_error() {
     assert!(stderr.contains("--protocol: unknown protocol \"top-5\""), "{stderr}");
 }
 
+/// The default build has no GPU backend: asking to train on one says how to get it, and
+/// fails before reading any data (the data directory here does not exist).
+#[cfg(not(feature = "webgpu"))]
+#[test]
+fn training_on_a_gpu_without_the_backend_says_how_to_build_it() {
+    let (ok, _, stderr) = pocketrank(&["train", "--data", "no/such/data", "--out", "no/such/out", "--device", "gpu"]);
+    assert!(!ok);
+    assert!(stderr.contains("--device: gpu") && stderr.contains("--features webgpu"), "{stderr}");
+}
+
 #[test]
 fn rerank_reads_a_request_and_names_bad_fields() {
     let dir = std::env::temp_dir().join(format!("pocketrank-cli-{}", std::process::id()));

@@ -63,6 +63,26 @@ struct ShapeArgs {
     seed: u64,
 }
 
+/// Where training runs. The CPU always works; the GPU (wgpu: Vulkan, Metal or DX12) needs a
+/// build with `--features webgpu` and an adapter.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Compute {
+    Cpu,
+    Gpu,
+}
+
+impl Compute {
+    fn device(self) -> Result<Device> {
+        match self {
+            Compute::Cpu => Ok(Device::flex()),
+            #[cfg(feature = "webgpu")]
+            Compute::Gpu => Device::wgpu_options().init().map_err(|e| Error::invalid("--device", format!("gpu: no usable adapter ({e})"))),
+            #[cfg(not(feature = "webgpu"))]
+            Compute::Gpu => Err(Error::invalid("--device", "gpu: this pocketrank was built without a GPU backend; build it with `cargo build --release --features webgpu`")),
+        }
+    }
+}
+
 /// The flags of [`ShapeArgs`], which a final fit takes from its validated run instead.
 const SHAPE_FLAGS: [&str; 11] = ["epochs", "max_minutes", "patience", "d_model", "layers", "heads", "dropout", "batch_size", "learning_rate", "withhold_ids", "seed"];
 
@@ -111,6 +131,9 @@ enum Command {
         /// that run chose on validation. Replaces the shape flags.
         #[arg(long, conflicts_with_all = SHAPE_FLAGS)]
         final_fit_of: Option<PathBuf>,
+        /// Where to train: cpu, or gpu (needs a build with `--features webgpu`).
+        #[arg(long, value_enum, default_value = "cpu")]
+        device: Compute,
         #[command(flatten)]
         shape: ShapeArgs,
     },
@@ -163,6 +186,9 @@ enum Command {
         /// The final fit of a validated `distill` run (its model directory), as for `train`.
         #[arg(long, conflicts_with_all = SHAPE_FLAGS.iter().chain(&["teacher_weight", "temperature"]))]
         final_fit_of: Option<PathBuf>,
+        /// Where to train (the teacher runs there too): cpu, or gpu.
+        #[arg(long, value_enum, default_value = "cpu")]
+        device: Compute,
         #[command(flatten)]
         shape: ShapeArgs,
     },
@@ -290,9 +316,13 @@ enum Command {
 }
 
 fn load_ranker(model: &Path) -> Result<Ranker> {
+    load_ranker_on(model, Device::flex())
+}
+
+fn load_ranker_on(model: &Path, device: Device) -> Result<Ranker> {
     let path = if model.is_dir() { model.join(BUNDLE_FILE) } else { model.to_path_buf() };
     let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-    Ranker::from_bundle(&Bundle::from_bytes(&bytes)?, Device::flex())
+    Ranker::from_bundle(&Bundle::from_bytes(&bytes)?, device)
 }
 
 fn progress(len: usize, label: &str) -> ProgressBar {
@@ -319,14 +349,15 @@ fn command_line() -> String {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Train { data, out, init, final_fit_of, shape } => {
+        Command::Train { data, out, init, final_fit_of, device, shape } => {
             let config = match &final_fit_of {
                 Some(dir) => pocketrank_cli::final_fit_config(dir)?,
                 None => shape.config()?,
             };
-            let base = init.as_deref().map(load_ranker).transpose()?;
-            let provenance = pocketrank_cli::Provenance { teacher: None, validated_run: final_fit_of.as_deref() };
-            pocketrank_cli::write_model_dir(&data, &out, &config, &command_line(), base.as_ref(), &train::Guidance::default(), provenance)
+            let device = device.device()?;
+            let base = init.as_deref().map(|dir| load_ranker_on(dir, device.clone())).transpose()?;
+            let provenance = pocketrank_cli::Provenance { command: &command_line(), teacher: None, validated_run: final_fit_of.as_deref() };
+            pocketrank_cli::write_model_dir(&data, &out, &config, &device, base.as_ref(), &train::Guidance::default(), provenance)
         }
         Command::Baseline { data } => {
             let dataset = Dataset::load(&data)?;
@@ -358,16 +389,17 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("embedded {} titles ({} floats each) in {:.0} s into {}", dataset.titles.len(), embeddings.width(), started.elapsed().as_secs_f64(), out.display());
             Ok(())
         }
-        Command::Distill { teacher, data, out, title_embeddings, teacher_weight, temperature, final_fit_of, shape } => {
+        Command::Distill { teacher, data, out, title_embeddings, teacher_weight, temperature, final_fit_of, device, shape } => {
             let config = match &final_fit_of {
                 Some(dir) => pocketrank_cli::final_fit_config(dir)?,
                 None => shape.config()?.with_teacher_weight(teacher_weight).with_temperature(temperature),
             };
-            let teacher_ranker = load_ranker(&teacher)?;
+            let device = device.device()?;
+            let teacher_ranker = load_ranker_on(&teacher, device.clone())?;
             let embeddings = title_embeddings.as_deref().map(train::TitleEmbeddings::load).transpose()?;
             let guidance = train::Guidance { teacher: Some(&teacher_ranker), title_embeddings: embeddings.as_ref() };
-            let provenance = pocketrank_cli::Provenance { teacher: Some(&teacher), validated_run: final_fit_of.as_deref() };
-            pocketrank_cli::write_model_dir(&data, &out, &config, &command_line(), None, &guidance, provenance)
+            let provenance = pocketrank_cli::Provenance { command: &command_line(), teacher: Some(&teacher), validated_run: final_fit_of.as_deref() };
+            pocketrank_cli::write_model_dir(&data, &out, &config, &device, None, &guidance, provenance)
         }
         Command::Eval { model, data, protocol, split, users, candidates, only_targets, json, learn_k, learn_visits, learning } => {
             let protocol = Protocol::parse(&protocol)?;
@@ -671,9 +703,11 @@ mod pocketrank_cli {
     /// In a final fit's directory: the curves of the validated run it repeats.
     const VALIDATED_CURVES_FILE: &str = "validated-run-curves.png";
 
-    /// The model directories a run was made from, for its card.
+    /// What a run was made from, for its card and report.
     #[derive(Clone, Copy)]
     pub struct Provenance<'a> {
+        /// The command line that ran it.
+        pub command: &'a str,
         /// `distill`'s teacher.
         pub teacher: Option<&'a Path>,
         /// The validated run this one is the final fit of.
@@ -700,21 +734,21 @@ mod pocketrank_cli {
 
     /// Train, evaluate on test, and write bundle, config, report, model card and manifest.
     /// `provenance.teacher` is the model directory behind `guidance.teacher`.
-    pub fn write_model_dir(data_dir: &Path, out: &Path, config: &TrainConfig, command: &str, base: Option<&Ranker>, guidance: &train::Guidance, provenance: Provenance) -> Result<()> {
-        let device = Device::flex();
-        let trained = train::train(data_dir, config, &device, base, guidance)?;
+    pub fn write_model_dir(data_dir: &Path, out: &Path, config: &TrainConfig, device: &Device, base: Option<&Ranker>, guidance: &train::Guidance, provenance: Provenance) -> Result<()> {
+        let trained = train::train(data_dir, config, device, base, guidance)?;
         // The student ships to browsers: its embedding tables go int8.
         let quantize = guidance.teacher.is_some();
         let shipped = trained.bundle(quantize)?;
         let bundle = shipped.to_bytes();
         std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-        // Evaluate what ships (int8 tables included), not the float model in memory.
-        let ranker = Ranker::from_bundle(&shipped, device.clone())?;
+        // Evaluate what ships (int8 tables included), not the float model in memory, on the
+        // CPU as `pocketrank eval` does, whatever it trained on.
+        let ranker = Ranker::from_bundle(&shipped, Device::flex())?;
         let data = Dataset::load(data_dir)?;
         eprintln!("evaluating on the test split (after training; never used to choose anything)...");
         let test = train::test_metrics(&ranker, &data, data_dir)?;
         let report = json!({
-            "command": command,
+            "command": provenance.command,
             "train_config": config,
             "model_config": trained.config,
             "training": trained.report,
@@ -741,7 +775,7 @@ mod pocketrank_cli {
             }
             None => None,
         };
-        let card = model_card(&trained, &test, bundle.len(), command, data_dir, out, curves.is_ok(), teacher.as_ref().map(|(d, r)| (*d, r)), validated.as_ref().map(|(d, r)| (*d, r)), guidance.title_embeddings.is_some(), config);
+        let card = model_card(&trained, &test, bundle.len(), provenance.command, data_dir, out, curves.is_ok(), teacher.as_ref().map(|(d, r)| (*d, r)), validated.as_ref().map(|(d, r)| (*d, r, validated_curves)), guidance.title_embeddings.is_some(), config);
         write("MODEL_CARD.md", card.as_bytes())?;
         let mut files = vec![BUNDLE_FILE, "config.json", "report.json", "MODEL_CARD.md"];
         if !trained.report.withheld.is_empty() {
@@ -773,7 +807,7 @@ mod pocketrank_cli {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn model_card(trained: &train::Trained, test: &[(Protocol, eval::Metrics)], bundle_bytes: usize, command: &str, data_dir: &Path, out: &Path, curves: bool, teacher: Option<(&Path, &serde_json::Value)>, validated: Option<(&Path, &serde_json::Value)>, titles: bool, report_config: &TrainConfig) -> String {
+    fn model_card(trained: &train::Trained, test: &[(Protocol, eval::Metrics)], bundle_bytes: usize, command: &str, data_dir: &Path, out: &Path, curves: bool, teacher: Option<(&Path, &serde_json::Value)>, validated: Option<(&Path, &serde_json::Value, Option<&str>)>, titles: bool, report_config: &TrainConfig) -> String {
         let r = &trained.report;
         let c = &trained.config;
         let mut s = String::new();
@@ -791,8 +825,8 @@ mod pocketrank_cli {
         let weights = if teacher.is_some() { "int8 ID and token tables with a scale per row, other weights f32" } else { "f32 weights" };
         s.push_str(&format!("- **Size**: {} parameters, bundle {} bytes ({weights} + tokenizer of {} tokens + catalog of {} item ids): this file is everything a browser downloads for the model.\n", r.parameters, bundle_bytes, c.item.vocab_size, c.item.n_items));
         match validated {
-            Some((dir, _)) => s.push_str(&format!("- **Training**: {:.1} min on this machine's CPU (burn flex backend), {} epochs: the final fit of `{}`, the run of the same settings whose validation chose the epoch count and the server trust.\n\n", r.seconds / 60.0, r.epochs.len(), dir.display())),
-            None => s.push_str(&format!("- **Training**: {:.1} min on this machine's CPU (burn flex backend), {} epochs run, epoch {} kept by validation NDCG@10.\n\n", r.seconds / 60.0, r.epochs.len(), r.best_epoch)),
+            Some((dir, _, _)) => s.push_str(&format!("- **Training**: {:.1} min on `{}`, {} epochs: the final fit of `{}`, the run of the same settings whose validation chose the epoch count and the server trust.\n\n", r.seconds / 60.0, r.device, r.epochs.len(), dir.display())),
+            None => s.push_str(&format!("- **Training**: {:.1} min on `{}`, {} epochs run, epoch {} kept by validation NDCG@10.\n\n", r.seconds / 60.0, r.device, r.epochs.len(), r.best_epoch)),
         }
         s.push_str("## Training curve\n\n");
         if curves {
@@ -826,10 +860,10 @@ mod pocketrank_cli {
                 }
             }
         }
-        if let Some((dir, report)) = validated {
+        if let Some((dir, report, curves)) = validated {
             s.push_str(&format!("\n## Final fit\n\nThe validated run `{}` trained on the training items only; this model is the same recipe with the validation targets added.\n\n", dir.display()));
-            if out.join(VALIDATED_CURVES_FILE).exists() {
-                s.push_str(&format!("![the validated run: training loss and validation NDCG@10 per epoch]({VALIDATED_CURVES_FILE})\n\n"));
+            if let Some(picture) = curves {
+                s.push_str(&format!("![the validated run: training loss and validation NDCG@10 per epoch]({picture})\n\n"));
             }
             s.push_str("| protocol | validated run NDCG@10 | final fit NDCG@10 |\n|---|---|---|\n");
             for (p, m) in test {

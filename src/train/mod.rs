@@ -145,6 +145,8 @@ pub struct TrainReport {
     pub seconds: f64,
     /// Parameters of the model.
     pub parameters: usize,
+    /// The device it trained on (burn's description).
+    pub device: String,
     /// Item ids withheld from the ID table (`TrainConfig::withhold_ids`); written to
     /// withheld.txt rather than into the report.
     #[serde(skip)]
@@ -330,10 +332,11 @@ pub fn train(dir: &Path, config: &TrainConfig, device: &Device, base: Option<&Ra
     let classes = Classes::new(training_items.clone(), data.ids.len(), |i| row_of[i], &all_tokens, config.title_tokens, &train_device);
     let teacher = guidance.teacher.map(|t| TeacherView::new(t, &data, &classes, &all_tokens, config.title_tokens, &withheld));
 
-    let validation_cases: Vec<_> = eval::cases(&data, dir, Protocol::Sampled100, Split::Validation)?
-        .into_iter()
-        .take(config.validation_users)
-        .collect();
+    // A final fit trains on the validation targets: nothing to validate or calibrate on.
+    let validation_cases: Vec<_> = match config.final_fit {
+        Some(_) => Vec::new(),
+        None => eval::cases(&data, dir, Protocol::Sampled100, Split::Validation)?.into_iter().take(config.validation_users).collect(),
+    };
     let window = model_config.session.max_events;
     let mut users: Vec<usize> = (0..data.users.len()).filter(|&u| data.trainable(u, split).len() >= 2).collect();
 
@@ -419,7 +422,7 @@ pub fn train(dir: &Path, config: &TrainConfig, device: &Device, base: Option<&Ra
         model,
         tokenizer,
         catalog,
-        report: TrainReport { epochs, best_epoch, calibration, seconds: started.elapsed().as_secs_f64(), parameters, withheld: withheld.iter().map(|&i| data.ids[i].clone()).collect() },
+        report: TrainReport { epochs, best_epoch, calibration, seconds: started.elapsed().as_secs_f64(), parameters, device: format!("{device:?}"), withheld: withheld.iter().map(|&i| data.ids[i].clone()).collect() },
     })
 }
 

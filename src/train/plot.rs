@@ -47,9 +47,12 @@ pub fn write_curves(epochs: &[(f64, f64)], best_epoch: usize, path: &Path) -> Re
     let curve = |pick: fn(&(f64, f64)) -> f64| -> Vec<(f64, f64)> { epochs.iter().enumerate().map(|(i, e)| ((i + 1) as f64, pick(e))).filter(|p| p.1.is_finite()).collect() };
     let series = [("training loss (catalog softmax + guidance)", curve(|e| e.0), BLUE), ("validation NDCG@10 (sampled-100)", curve(|e| e.1), RED)];
     for (panel, (title, points, color)) in panels.iter().zip(series) {
-        let title = if points.is_empty() { "no validation NDCG@10: a final fit trains on those targets" } else { title };
-        let (low, high) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
-        let (low, high) = if points.is_empty() { (0.0, 1.0) } else { (low, high) };
+        let (title, low, high) = if points.is_empty() {
+            ("no validation NDCG@10: a final fit trains on those targets", 0.0, 1.0)
+        } else {
+            let (low, high) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
+            (title, low, high)
+        };
         let pad = ((high - low) * 0.1).max(1e-3);
         let mut chart = ChartBuilder::on(panel)
             .caption(title, ("sans-serif", 20))
