@@ -180,8 +180,8 @@ enum Command {
         /// Weight of the distillation loss.
         #[arg(long, default_value_t = 1.0)]
         teacher_weight: f64,
-        /// Softmax temperature of the distillation loss.
-        #[arg(long, default_value_t = 2.0)]
+        /// Softmax temperature of the distillation loss (Games validation preferred 1 to 2).
+        #[arg(long, default_value_t = 1.0)]
         temperature: f64,
         /// The final fit of a validated `distill` run (its model directory), as for `train`.
         #[arg(long, conflicts_with_all = SHAPE_FLAGS.iter().chain(&["teacher_weight", "temperature"]))]

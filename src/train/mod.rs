@@ -93,8 +93,9 @@ pub struct TrainConfig {
     /// when a teacher is given.
     #[config(default = 1.0)]
     pub teacher_weight: f64,
-    /// Softmax temperature of the distillation loss.
-    #[config(default = 2.0)]
+    /// Softmax temperature of the distillation loss. On Games, validation preferred 1 to 2
+    /// (sampled-100 NDCG@10 0.5374 vs 0.5311 after 7 epochs).
+    #[config(default = 1.0)]
     pub temperature: f64,
     /// Weight of the title-embedding loss (contrastive, against MiniLM); used only when title
     /// embeddings are given.
