@@ -178,10 +178,10 @@ enum Command {
         #[arg(long)]
         title_embeddings: Option<PathBuf>,
         /// Weight of the distillation loss.
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = TrainConfig::new().teacher_weight)]
         teacher_weight: f64,
-        /// Softmax temperature of the distillation loss (Games validation preferred 1 to 2).
-        #[arg(long, default_value_t = 1.0)]
+        /// Softmax temperature of the distillation loss.
+        #[arg(long, default_value_t = TrainConfig::new().temperature)]
         temperature: f64,
         /// The final fit of a validated `distill` run (its model directory), as for `train`.
         #[arg(long, conflicts_with_all = SHAPE_FLAGS.iter().chain(&["teacher_weight", "temperature"]))]
@@ -824,10 +824,11 @@ mod pocketrank_cli {
         ));
         let weights = if teacher.is_some() { "int8 ID and token tables with a scale per row, other weights f32" } else { "f32 weights" };
         s.push_str(&format!("- **Size**: {} parameters, bundle {} bytes ({weights} + tokenizer of {} tokens + catalog of {} item ids): this file is everything a browser downloads for the model.\n", r.parameters, bundle_bytes, c.item.vocab_size, c.item.n_items));
-        match validated {
-            Some((dir, _, _)) => s.push_str(&format!("- **Training**: {:.1} min on `{}`, {} epochs: the final fit of `{}`, the run of the same settings whose validation chose the epoch count and the server trust.\n\n", r.seconds / 60.0, r.device, r.epochs.len(), dir.display())),
-            None => s.push_str(&format!("- **Training**: {:.1} min on `{}`, {} epochs run, epoch {} kept by validation NDCG@10.\n\n", r.seconds / 60.0, r.device, r.epochs.len(), r.best_epoch)),
-        }
+        let schedule = match validated {
+            Some((dir, _, _)) => format!("{} epochs: the final fit of `{}`, the run of the same settings whose validation chose the epoch count and the server trust", r.epochs.len(), dir.display()),
+            None => format!("{} epochs run, epoch {} kept by validation NDCG@10", r.epochs.len(), r.best_epoch),
+        };
+        s.push_str(&format!("- **Training**: {:.1} min on `{}`, {schedule}.\n\n", r.seconds / 60.0, r.device));
         s.push_str("## Training curve\n\n");
         if curves {
             s.push_str(&format!("![training loss and validation NDCG@10 per epoch]({})\n\n", train::CURVES_FILE));
