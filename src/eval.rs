@@ -116,22 +116,34 @@ pub struct Metrics {
     pub hr: [f64; 3],
     /// NDCG@5, NDCG@10, NDCG@20.
     pub ndcg: [f64; 3],
+    /// Standard error of NDCG@10 over users (sample standard deviation / √users): how far a
+    /// figure may move with another draw of users, so that two models' gap can be judged.
+    pub ndcg10_se: f64,
 }
 
 impl Metrics {
     /// Metrics from the target's 0-based position in each returned list (`None`: absent).
     pub fn from_positions(positions: &[Option<usize>]) -> Metrics {
         let mut m = Metrics { users: positions.len(), ..Metrics::default() };
+        let mut ndcg10_squares = 0.0;
         for &p in positions.iter().flatten() {
             for (k, &cut) in CUTOFFS.iter().enumerate() {
                 if p < cut {
+                    let gain = 1.0 / ((p + 2) as f64).log2();
                     m.hr[k] += 1.0;
-                    m.ndcg[k] += 1.0 / ((p + 2) as f64).log2();
+                    m.ndcg[k] += gain;
+                    if cut == 10 {
+                        ndcg10_squares += gain * gain;
+                    }
                 }
             }
         }
         let n = positions.len().max(1) as f64;
         m.hr.iter_mut().chain(m.ndcg.iter_mut()).for_each(|x| *x /= n);
+        if positions.len() > 1 {
+            let variance = (ndcg10_squares - n * m.ndcg10() * m.ndcg10()) / (n - 1.0);
+            m.ndcg10_se = (variance.max(0.0) / n).sqrt();
+        }
         m
     }
 
@@ -152,6 +164,7 @@ impl Metrics {
             obj[format!("hr@{cut}")] = self.hr[k].into();
             obj[format!("ndcg@{cut}")] = self.ndcg[k].into();
         }
+        obj["ndcg@10_se"] = self.ndcg10_se.into();
         obj
     }
 }
@@ -189,6 +202,11 @@ mod tests {
         assert!((m.ndcg10() - expected).abs() < 1e-12);
         assert!((m.hr[0] - 0.25).abs() < 1e-12);
         assert!((m.hr[2] - 0.75).abs() < 1e-12);
+        // Per-user NDCG@10 values 1, 1/log2(11), 0, 0: sample standard deviation / √4.
+        let values = [1.0, 1.0 / 11f64.log2(), 0.0, 0.0];
+        let variance = values.iter().map(|v| (v - expected).powi(2)).sum::<f64>() / 3.0;
+        assert!((m.ndcg10_se - (variance / 4.0).sqrt()).abs() < 1e-12);
+        assert_eq!(Metrics::from_positions(&[Some(0)]).ndcg10_se, 0.0);
     }
 
     #[test]

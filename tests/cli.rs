@@ -26,6 +26,9 @@ fn eval_prints_one_json_object_last() {
         assert!((0.0..=1.0).contains(&x), "{key} = {x}");
     }
     assert!(last["hr@20"].as_f64() >= last["hr@10"].as_f64());
+    // A mean over 300 users that are not all alike has a positive, small standard error.
+    let se = last["ndcg@10_se"].as_f64().unwrap();
+    assert!(se > 0.0 && se < last["ndcg@10"].as_f64().unwrap().max(0.05), "ndcg@10_se = {se}");
 }
 
 #[test]

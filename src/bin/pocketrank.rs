@@ -459,6 +459,7 @@ fn run(cli: Cli) -> Result<()> {
             for (k, cut) in eval::CUTOFFS.iter().enumerate() {
                 println!("  HR@{cut:<2} {:.4}   NDCG@{cut:<2} {:.4}", metrics.hr[k], metrics.ndcg[k]);
             }
+            println!("  NDCG@10 standard error over users {:.4}", metrics.ndcg10_se);
             if json {
                 println!("{}", metrics.to_json(protocol, split, seconds));
             }
