@@ -20,9 +20,10 @@ use crate::error::{Error, Result};
 pub const MAGIC: &[u8; 16] = b"POCKETRANK-BNDL\n";
 
 /// The bundle layout this build writes. Bump on any incompatible change.
-pub const FORMAT_VERSION: u32 = 2;
-/// Layouts this build reads: 1 has no quantised part.
-const READABLE_VERSIONS: [u32; 2] = [1, 2];
+pub const FORMAT_VERSION: u32 = 3;
+/// Layouts this build reads: 1 has no quantised part, 2 no transitions part. A build that
+/// reads only up to 2 must refuse a 3: it would drop the transition term and rank otherwise.
+const READABLE_VERSIONS: [u32; 3] = [1, 2, 3];
 
 /// Part names, in the order they are written.
 pub const CONFIG: &str = "config.json";
@@ -35,6 +36,8 @@ pub const CATALOG: &str = "catalog.txt";
 /// Optional: the item encoder's embedding tables in int8 (`crate::quant`); when present,
 /// `weights.bpk` holds every other weight.
 pub const QUANTIZED: &str = "embeddings.q8";
+/// Optional: the pruned item-transition table (`crate::transitions`).
+pub const TRANSITIONS: &str = "transitions.bin";
 
 const REQUIRED_PARTS: [&str; 4] = [CONFIG, WEIGHTS, TOKENIZER, CATALOG];
 
@@ -64,6 +67,8 @@ pub struct Bundle {
     pub catalog: Vec<u8>,
     /// `embeddings.q8`, when the embedding tables are quantised.
     pub quantized: Option<Vec<u8>>,
+    /// `transitions.bin`, when the model scores item transitions.
+    pub transitions: Option<Vec<u8>>,
 }
 
 /// Lowercase hex sha256 of `bytes`.
@@ -136,6 +141,7 @@ impl Bundle {
             tokenizer: take(TOKENIZER)?,
             catalog: take(CATALOG)?,
             quantized: take(QUANTIZED).ok(),
+            transitions: take(TRANSITIONS).ok(),
         })
     }
 
@@ -150,6 +156,9 @@ impl Bundle {
         debug_assert!(parts.iter().map(|p| p.0).eq(REQUIRED_PARTS));
         if let Some(quantized) = &self.quantized {
             parts.push((QUANTIZED, quantized));
+        }
+        if let Some(transitions) = &self.transitions {
+            parts.push((TRANSITIONS, transitions));
         }
         let header = Header {
             format_version: FORMAT_VERSION,
@@ -185,6 +194,7 @@ mod tests {
             tokenizer: b"tok".to_vec(),
             catalog: b"a\nb\n".to_vec(),
             quantized: None,
+            transitions: None,
         }
     }
 
@@ -196,6 +206,8 @@ mod tests {
         assert!(b.quantized.is_none());
         let quantized = Bundle { quantized: Some(vec![9; 5]), ..sample() };
         assert_eq!(Bundle::from_bytes(&quantized.to_bytes()).unwrap().quantized, Some(vec![9; 5]));
+        let with_transitions = Bundle { transitions: Some(vec![7; 3]), ..sample() };
+        assert_eq!(Bundle::from_bytes(&with_transitions.to_bytes()).unwrap().transitions, Some(vec![7; 3]));
     }
 
     #[test]
@@ -210,7 +222,7 @@ mod tests {
         let err = Bundle::from_bytes(&tampered).unwrap_err();
         assert!(err.to_string().contains("'catalog.txt' fails its sha256"), "{err}");
 
-        let needle = b"\"format_version\":2";
+        let needle = format!("\"format_version\":{FORMAT_VERSION}").into_bytes();
         let at = bytes.windows(needle.len()).position(|w| w == needle).unwrap();
         let mut versioned = bytes.clone();
         versioned[at + needle.len() - 1] = b'9';

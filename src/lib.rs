@@ -12,6 +12,7 @@ pub mod quant;
 pub mod rank;
 pub mod state;
 pub mod text;
+pub mod transitions;
 
 pub use bundle::Bundle;
 pub use error::{Error, ErrorKind, Result};

@@ -14,6 +14,7 @@ use crate::input::{Candidate, Event, Ranked, RerankOptions};
 use crate::learn::{HeadParams, Slate};
 use crate::model::{Model, ModelConfig};
 use crate::text::{TitleTokenizer, TokenBatch};
+use crate::transitions::Transitions;
 
 /// A loaded model with its tokenizer and catalog, ready to score.
 pub struct Ranker {
@@ -23,8 +24,18 @@ pub struct Ranker {
     /// Catalog item id → ID-embedding row (rows start at 1; 0 is "unknown").
     catalog: HashMap<String, usize>,
     device: Device,
-    /// sha256 of the weights: personal state and private updates are tied to it.
+    /// sha256 of the weights (and transition table): personal state and private updates are
+    /// tied to it.
     fingerprint: [u8; 32],
+    /// The item-transition table, when the bundle carries one.
+    transitions: Option<Transitions>,
+}
+
+/// Candidates encoded once ([`Ranker::encode_candidates`]).
+pub struct EncodedCandidates {
+    candidates: Vec<Candidate>,
+    /// `[n, d]`; `None` when there are no candidates.
+    vectors: Option<Tensor<2>>,
 }
 
 /// What the encoders make of one call's inputs.
@@ -35,7 +46,8 @@ struct Encoded {
     candidates: Tensor<2>,
     /// `[n, 2]` server features, row-major: −ln(rank) (0 without server order), server score.
     server: Vec<f32>,
-    /// `[n]` fixed score offsets (the repeat-purchase prior), also as numbers for learning.
+    /// `[n]` fixed score offsets (the repeat-purchase prior and the transition term), also as
+    /// numbers for learning.
     offsets: Vec<f32>,
 }
 
@@ -80,8 +92,12 @@ struct ItemInput<'a> {
 impl Ranker {
     /// Load a verified bundle onto `device`.
     pub fn from_bundle(bundle: &Bundle, device: Device) -> Result<Ranker> {
-        let config: ModelConfig = serde_json::from_slice(&bundle.config)
-            .map_err(|e| Error::bundle(format!("config.json: {e}")))?;
+        let mut config: serde_json::Value = serde_json::from_slice(&bundle.config).map_err(|e| Error::bundle(format!("config.json: {e}")))?;
+        // Bundles written before the transition term existed have no weight for it: 0.
+        if let Some(head) = config.get_mut("head").and_then(serde_json::Value::as_object_mut) {
+            head.entry("transition_weight").or_insert(0.0.into());
+        }
+        let config: ModelConfig = serde_json::from_value(config).map_err(|e| Error::bundle(format!("config.json: {e}")))?;
         if let Some(problem) = config.problems().first() {
             return Err(Error::bundle(format!("config.json: {problem}")));
         }
@@ -105,19 +121,32 @@ impl Ranker {
                 config.item.n_items
             )));
         }
+        let transitions = bundle.transitions.as_deref().map(|bytes| Transitions::from_bytes(bytes, config.item.n_items + 1)).transpose()?;
+        let weight = config.head.transition_weight;
+        if !weight.is_finite() || (weight != 0.0 && transitions.is_none()) {
+            return Err(Error::bundle(format!("config.json: head.transition_weight {weight} needs a finite value and the transitions.bin part")));
+        }
         let model = crate::quant::unpack(&config, &bundle.weights, bundle.quantized.as_deref(), &device)?;
         let mut digest = sha2::Sha256::new();
         digest.update(&bundle.weights);
         if let Some(quantized) = &bundle.quantized {
             digest.update(quantized);
         }
+        if let Some(table) = &bundle.transitions {
+            digest.update(table);
+        }
         let fingerprint = digest.finalize().into();
-        Ok(Ranker { model, config, tokenizer, catalog, device, fingerprint })
+        Ok(Ranker { model, config, tokenizer, catalog, device, fingerprint, transitions })
     }
 
     /// Wrap a model in memory (training validates with the same code path it ships).
     pub fn from_parts(model: Model, config: ModelConfig, tokenizer: TitleTokenizer, catalog: HashMap<String, usize>, device: Device) -> Ranker {
-        Ranker { model: model.valid(), config, tokenizer, catalog, device, fingerprint: [0; 32] }
+        Ranker { model: model.valid(), config, tokenizer, catalog, device, fingerprint: [0; 32], transitions: None }
+    }
+
+    /// The item-transition table, when the bundle carries one.
+    pub fn transitions(&self) -> Option<&Transitions> {
+        self.transitions.as_ref()
     }
 
     /// The architecture.
@@ -254,17 +283,59 @@ impl Ranker {
             })
             .collect();
         let session = if e == 0 { None } else { Some(self.session_state(vectors.clone().slice([0..e, 0..d]), events)?) };
-        // The repeat prior: items the shopper already bought in this session.
-        let repeat = self.config.head.repeat_log_odds as f32;
-        let bought: std::collections::HashSet<&str> =
-            events.iter().filter(|ev| ev.kind == crate::input::EventKind::Purchase).map(|ev| ev.item_id.as_str()).collect();
-        let offsets = candidates.iter().map(|c| if bought.contains(c.id.as_str()) { repeat } else { 0.0 }).collect();
         Ok(Some(Encoded {
             session,
             candidates: vectors.slice([e..e + n, 0..d]),
             server,
-            offsets,
+            offsets: self.offsets(events, candidates),
         }))
+    }
+
+    /// `[n]` fixed score offsets of `candidates` for a session of `events` (the window):
+    /// the repeat prior on items the shopper already bought, plus the weighted transition
+    /// score from the most recent items when the bundle carries a table.
+    fn offsets(&self, events: &[Event], candidates: &[Candidate]) -> Vec<f32> {
+        let repeat = self.config.head.repeat_log_odds as f32;
+        let bought: std::collections::HashSet<&str> =
+            events.iter().filter(|ev| ev.kind == crate::input::EventKind::Purchase).map(|ev| ev.item_id.as_str()).collect();
+        let mut offsets: Vec<f32> = candidates.iter().map(|c| if bought.contains(c.id.as_str()) { repeat } else { 0.0 }).collect();
+        if let Some(table) = &self.transitions {
+            let weight = self.config.head.transition_weight as f32;
+            let recent: Vec<usize> = events.iter().rev().take(crate::transitions::RECENT_ITEMS).map(|ev| self.row(&ev.item_id)).collect();
+            let rows: Vec<usize> = candidates.iter().map(|c| self.row(&c.id)).collect();
+            for (offset, score) in offsets.iter_mut().zip(table.scores(&recent, &rows)) {
+                *offset += weight * score;
+            }
+        }
+        offsets
+    }
+
+    /// Encode `candidates` once, to score many sessions against them with
+    /// [`Ranker::score_encoded`] (retrieval over a whole catalog).
+    pub fn encode_candidates(&self, candidates: &[Candidate]) -> Result<EncodedCandidates> {
+        let mut chunks = Vec::new();
+        // In chunks: one tokenised batch of a whole catalog would pad every title to the longest.
+        for chunk in candidates.chunks(2048) {
+            let items: Vec<ItemInput> = chunk.iter().map(|c| ItemInput { row: self.row(&c.id), title: &c.title }).collect();
+            chunks.push(self.encode_items(&items)?);
+        }
+        let vectors = if chunks.is_empty() { None } else { Some(Tensor::cat(chunks, 0)) };
+        Ok(EncodedCandidates { candidates: candidates.to_vec(), vectors })
+    }
+
+    /// The scores [`Ranker::score`] gives `encoded`'s candidates without server order: the
+    /// model's fit plus the offsets (0 for an empty session).
+    pub fn score_encoded(&self, events: &[Event], encoded: &EncodedCandidates) -> Result<Vec<f32>> {
+        let n = encoded.candidates.len();
+        let Some(vectors) = &encoded.vectors else { return Ok(Vec::new()) };
+        let events = &events[events.len().saturating_sub(self.max_events())..];
+        if events.is_empty() {
+            return Ok(vec![0.0; n]);
+        }
+        let items: Vec<ItemInput> = events.iter().map(|e| ItemInput { row: self.row(&e.item_id), title: e.title.as_deref().unwrap_or("") }).collect();
+        let session = self.session_state(self.encode_items(&items)?, events)?;
+        let encoded = Encoded { session: Some(session), candidates: vectors.clone(), server: vec![0.0; 2 * n], offsets: self.offsets(events, &encoded.candidates) };
+        ready(read_floats(self.head_scores(&encoded)))
     }
 
     /// `[n]` scores: fit + trust + offsets, or trust alone when nothing is known about the

@@ -75,7 +75,8 @@ fn int8_tables_rank_like_the_float_weights_and_damage_is_refused() {
     let (weights, q8) = quant::pack(ranker.model(), true).unwrap();
     let float = Bundle { weights: float_weights, quantized: None, ..shipped.clone() };
     let int8 = Bundle { weights, quantized: q8.clone(), ..shipped.clone() };
-    let (float_bytes, int8_bytes) = (float.to_bytes().len(), int8.to_bytes().len());
+    // The weights alone: the other parts (tokenizer, catalog, transition table) are the same.
+    let (float_bytes, int8_bytes) = (float.weights.len(), int8.weights.len() + q8.as_ref().map_or(0, Vec::len));
     assert!(int8_bytes * 3 < float_bytes, "int8 {int8_bytes} B vs f32 {float_bytes} B");
 
     let (a, b) = (Ranker::from_bundle(&float, Device::flex()).unwrap(), Ranker::from_bundle(&int8, Device::flex()).unwrap());
@@ -98,4 +99,53 @@ fn int8_tables_rank_like_the_float_weights_and_damage_is_refused() {
         assert_eq!(err.kind(), ErrorKind::Bundle, "{err}");
         assert!(err.to_string().contains(expected), "{err}");
     }
+}
+
+/// The browser download stays within the 2 MB the model may take (weights, tokenizer,
+/// catalog and transition table: everything in the one file).
+#[test]
+fn shipped_bundle_fits_the_two_megabyte_budget() {
+    let bytes = common::shipped_bundle_bytes();
+    assert!(bytes.len() <= 2_000_000, "models/games/model.bundle is {} bytes", bytes.len());
+}
+
+/// A transition table adds exactly weight × P(candidate | recent items) to a candidate's
+/// score and nothing to the others; a weight without a table, or a table for another
+/// catalog, is refused by name.
+#[test]
+fn transition_term_adds_its_weighted_probability_and_bad_tables_are_refused() {
+    use burn::tensor::Device;
+    use pocketrank::transitions::Transitions;
+    use pocketrank::{Candidate, Event, EventKind, Ranker, RerankOptions};
+
+    let shipped = Bundle::from_bytes(&common::shipped_bundle_bytes()).unwrap();
+    let mut config: serde_json::Value = serde_json::from_slice(&shipped.config).unwrap();
+    let n_items = config["item"]["n_items"].as_u64().unwrap() as usize;
+    config["head"]["transition_weight"] = 0.0.into();
+    let plain = Bundle { config: serde_json::to_vec(&config).unwrap(), transitions: None, ..shipped.clone() };
+    // Catalog rows 1 → 2 (twice) and 1 → 3 (once): P(2|1) = 2/3, P(3|1) = 1/3.
+    let sequences: [&[usize]; 3] = [&[1, 2], &[1, 2], &[1, 3]];
+    let table = Transitions::count(sequences, n_items + 1, 4);
+    config["head"]["transition_weight"] = 6.0.into();
+    let with_table = Bundle { config: serde_json::to_vec(&config).unwrap(), transitions: Some(table.to_bytes()), ..shipped.clone() };
+
+    let (a, b) = (Ranker::from_bundle(&plain, Device::flex()).unwrap(), Ranker::from_bundle(&with_table, Device::flex()).unwrap());
+    let catalog: Vec<&str> = std::str::from_utf8(&shipped.catalog).unwrap().lines().collect();
+    let event = Event { item_id: catalog[0].into(), kind: EventKind::View, ts: 0.0, title: None };
+    let candidates: Vec<Candidate> = catalog[1..5].iter().map(|id| Candidate { id: id.to_string(), title: String::new(), category: None, price: None, server_score: None }).collect();
+    let options = RerankOptions { server_order: true };
+    let (sa, sb) = (a.score(std::slice::from_ref(&event), &candidates, &options).unwrap(), b.score(&[event], &candidates, &options).unwrap());
+    let added: Vec<f32> = sa.iter().zip(&sb).map(|(x, y)| y - x).collect();
+    let expected = [6.0 * 170.0 / 255.0, 6.0 * 85.0 / 255.0, 0.0, 0.0];
+    for (got, want) in added.iter().zip(expected) {
+        assert!((got - want).abs() < 1e-4, "added {added:?}, expected {expected:?}");
+    }
+
+    let no_table = Bundle { transitions: None, ..with_table.clone() };
+    let err = Personalizer::from_bundle_bytes(&no_table.to_bytes()).err().unwrap();
+    assert!(err.to_string().contains("head.transition_weight 6 needs a finite value and the transitions.bin part"), "{err}");
+    let other_catalog = Bundle { transitions: Some(Transitions::count(sequences, 4, 4).to_bytes()), ..with_table };
+    let err = Personalizer::from_bundle_bytes(&other_catalog.to_bytes()).err().unwrap();
+    assert_eq!(err.kind(), ErrorKind::Bundle);
+    assert!(err.to_string().contains(&format!("transitions.bin: covers 4 catalog rows, the model has {}", n_items + 1)), "{err}");
 }

@@ -79,6 +79,37 @@ fn train_writes_a_verified_model_directory_that_evaluates() {
     // A final fit of a final fit would have no validated choices to repeat.
     let (ok, _, stderr) = pocketrank(&["train", "--final-fit-of", final_fit.to_str().unwrap(), "--data", data.to_str().unwrap(), "--out", model.with_file_name("again").to_str().unwrap()]);
     assert!(!ok && stderr.contains("itself a final fit"), "{stderr}");
+
+    // A transition table, weighed on validation (the validated run stands in for the server
+    // here; a real run takes an independently trained model), added to the final fit.
+    let with_table = model.with_file_name("with-transitions");
+    let args = |max_bytes: &'static str| -> Vec<String> {
+        ["transitions", "--validated", model.to_str().unwrap(), "--model", final_fit.to_str().unwrap(), "--stand-in", model.to_str().unwrap(), "--data", data.to_str().unwrap(), "--per-item", "2", "--max-bundle-bytes", max_bytes, "--out", with_table.to_str().unwrap()]
+            .into_iter()
+            .map(String::from)
+            .collect()
+    };
+    let run = |args: Vec<String>| pocketrank(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let (ok, _, stderr) = run(args("1000"));
+    assert!(!ok && stderr.contains("--per-item: 2 successors per item make a") && !with_table.exists(), "{stderr}");
+    let (ok, _, stderr) = run(args("2000000"));
+    assert!(ok, "{stderr}");
+    let bundle = pocketrank::Bundle::from_bytes(&std::fs::read(with_table.join("model.bundle")).unwrap()).unwrap();
+    let table = pocketrank::transitions::Transitions::from_bytes(bundle.transitions.as_deref().unwrap(), rows(&fitted) as usize + 1).unwrap();
+    let with = report(&with_table);
+    assert_eq!(with["transitions"]["entries"].as_u64().unwrap() as usize, table.entries());
+    assert!(table.entries() > 0 && table.entries() <= 2 * rows(&fitted) as usize);
+    let config: serde_json::Value = serde_json::from_slice(&bundle.config).unwrap();
+    assert_eq!(config["head"]["transition_weight"], with["transitions"]["calibration"]["transition_weight"]);
+    let card = std::fs::read_to_string(with_table.join("MODEL_CARD.md")).unwrap();
+    assert!(card.contains("## Item transitions (added by `pocketrank transitions`)") && card.contains("w_t = "), "{card}");
+    let manifest = std::fs::read_to_string(with_table.join("MANIFEST.sha256")).unwrap();
+    for line in manifest.lines() {
+        let (sum, name) = line.split_once("  ").unwrap();
+        assert_eq!(pocketrank::bundle::sha256_hex(&std::fs::read(with_table.join(name)).unwrap()), sum, "{name}");
+    }
+    let (last, _) = eval_sampled_100(&with_table, &data, &[]);
+    assert!(last["ndcg@10"].as_f64().unwrap() > 0.06, "{last}");
 }
 
 #[test]
@@ -94,6 +125,9 @@ fn train_init_fine_tunes_the_shipped_model_on_another_catalog() {
     assert_eq!(tuned.tokenizer, shipped.tokenizer, "the base's tokenizer carries over");
     let config: serde_json::Value = serde_json::from_slice(&tuned.config).unwrap();
     assert_eq!(config["item"]["d_model"], 64);
+    // The shipped transition table belongs to the Games catalog: it does not carry over.
+    assert!(tuned.transitions.is_none());
+    assert_eq!(config["head"]["transition_weight"], 0.0);
     let products = std::fs::read_to_string(data.join("items.tsv")).unwrap().lines().count() - 1;
     let rows = config["item"]["n_items"].as_u64().unwrap() as usize;
     assert!(rows > 0 && rows <= products, "ID rows for this catalog's trained items: {rows} of {products}");

@@ -278,6 +278,37 @@ enum Command {
         #[arg(long)]
         data: PathBuf,
     },
+    /// Add an item-transition table to a final fit: choose its weight, with the server trust,
+    /// on validation with the validated run, then write the final fit with the table counted
+    /// on the training and validation parts (never a test target) into `--out`.
+    Transitions {
+        /// The validated run (trained on the training split only) to choose the weights with.
+        #[arg(long)]
+        validated: PathBuf,
+        /// The final fit of that run: its bundle gets the table and the chosen weights.
+        #[arg(long)]
+        model: PathBuf,
+        /// A model trained independently on the training split: its top 100 for each
+        /// validation history stand in for the server's list.
+        #[arg(long)]
+        stand_in: PathBuf,
+        /// Data set directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Keep the final fit's server trust (chosen by training's own calibration) and choose
+        /// only the transition weight, at that trust; without it both are chosen together.
+        #[arg(long)]
+        keep_server_trust: bool,
+        /// Successors kept per item (the table's size grows with it).
+        #[arg(long, default_value_t = 2)]
+        per_item: usize,
+        /// Refuse to write a bundle larger than this.
+        #[arg(long, default_value_t = 2_000_000)]
+        max_bundle_bytes: usize,
+        /// Output model directory (the final fit's files, updated).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Draw a model directory's training curves (from its report.json) as training-curves.png
     /// and add the picture to its manifest.
     Plot {
@@ -485,6 +516,9 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Calibrate { model, data } => pocketrank_cli::calibrate(&model, &data),
         Command::Plot { model } => pocketrank_cli::plot(&model),
+        Command::Transitions { validated, model, stand_in, data, keep_server_trust, per_item, max_bundle_bytes, out } => {
+            pocketrank_cli::add_transitions(&pocketrank_cli::TransitionJob { validated: &validated, model: &model, stand_in: &stand_in, data_dir: &data, keep_server_trust, per_item, max_bundle_bytes, out: &out, command: &command_line() })
+        }
         Command::Aggregate { model, updates, out } => pocketrank_cli::aggregate(&model, &updates, &out),
         Command::Golden { model, data, users, out } => {
             let ranker = load_ranker(&model)?;
@@ -627,6 +661,136 @@ mod pocketrank_cli {
         std::fs::write(model.join("config.json"), &bundle.config).map_err(|e| Error::io(model, e))?;
         rewrite_manifest(model)?;
         eprintln!("repeat-purchase prior {prior:.3} written to {}", model.display());
+        Ok(())
+    }
+
+    /// What `pocketrank transitions` works on.
+    pub struct TransitionJob<'a> {
+        /// The validated run.
+        pub validated: &'a Path,
+        /// Its final fit.
+        pub model: &'a Path,
+        /// The independently trained stand-in server.
+        pub stand_in: &'a Path,
+        /// Data set directory.
+        pub data_dir: &'a Path,
+        /// Hold the final fit's server trust instead of choosing it.
+        pub keep_server_trust: bool,
+        /// Successors kept per item.
+        pub per_item: usize,
+        /// Largest bundle to write.
+        pub max_bundle_bytes: usize,
+        /// Output model directory.
+        pub out: &'a Path,
+        /// The command line, for the report.
+        pub command: &'a str,
+    }
+
+    /// Calibrate a transition table on validation and add it to a final fit.
+    pub fn add_transitions(job: &TransitionJob) -> Result<()> {
+        let data = Dataset::load(job.data_dir)?;
+        let mut validated = load_ranker(job.validated)?;
+        if validated.transitions().is_some() {
+            return Err(Error::invalid("--validated", "this model already carries a transition table"));
+        }
+        let mut head = validated.head_params()?;
+        head.server = [0.0, 0.0];
+        validated.set_head(&head)?;
+        let stand_in = load_ranker(job.stand_in)?;
+        let server = train::ModelServer::new(&stand_in, &data)?;
+        let rows = validated.config().item.n_items + 1;
+        let sequences = |split: Split, ranker: &Ranker| -> Vec<Vec<usize>> {
+            (0..data.users.len()).map(|u| data.trainable(u, split).iter().map(|&i| ranker.row(&data.ids[i])).collect()).collect()
+        };
+        let training = sequences(Split::Validation, &validated);
+        let table = pocketrank::transitions::Transitions::count(training.iter().map(Vec::as_slice), rows, job.per_item);
+        // Every user with a validation target: the grid is cheap next to the retrieval.
+        let users: Vec<usize> = (0..data.users.len()).filter(|&u| data.history(u, Split::Validation).is_some()).collect();
+        let path = job.model.join(BUNDLE_FILE);
+        let mut bundle = Bundle::from_bytes(&std::fs::read(&path).map_err(|e| Error::io(&path, e))?)?;
+        let mut ranker = Ranker::from_bundle(&bundle, Device::flex())?;
+        let fixed_trust = if job.keep_server_trust { Some(ranker.head_params()?.server[0]) } else { None };
+        let started = Instant::now();
+        let calibration = train::calibrate_transitions(&validated, &server, &data, &users, &table, job.per_item, fixed_trust)?;
+        eprintln!(
+            "validation ({} of {} users' targets in the stand-in's top 100, {:.0} s): stand-in order {:.4}; server trust{} alone {:.1} → {:.4}; with transitions (top {} per item) trust {:.1}, weight {} → {:.4}",
+            calibration.users_with_target, calibration.users, started.elapsed().as_secs_f64(), calibration.server_ndcg10, if calibration.rank_weight_fixed { " (kept)" } else { "" }, calibration.without_transitions.0, calibration.without_transitions.1, job.per_item, calibration.rank_weight, calibration.transition_weight, calibration.blended_ndcg10
+        );
+
+        // The final fit trained on the validation targets too (items seen only there have ID
+        // rows in its catalog); so is its table counted.
+        let final_rows = ranker.config().item.n_items + 1;
+        let final_table = pocketrank::transitions::Transitions::count(sequences(Split::Test, &ranker).iter().map(Vec::as_slice), final_rows, job.per_item);
+        if !calibration.rank_weight_fixed {
+            let mut head = ranker.head_params()?;
+            head.server[0] = calibration.rank_weight;
+            ranker.set_head(&head)?;
+            bundle.weights = pocketrank::quant::pack(ranker.model(), bundle.quantized.is_some())?.0;
+        }
+        let mut config = ranker.config().clone();
+        config.head.transition_weight = f64::from(calibration.transition_weight);
+        bundle.config = serde_json::to_vec_pretty(&config).map_err(|e| Error::model(e.to_string()))?;
+        bundle.transitions = Some(final_table.to_bytes());
+        let bytes = bundle.to_bytes();
+        if bytes.len() > job.max_bundle_bytes {
+            return Err(Error::invalid("--per-item", format!("{} successors per item make a {}-byte bundle, over --max-bundle-bytes {}", job.per_item, bytes.len(), job.max_bundle_bytes)));
+        }
+        // Loading it back proves the bundle is usable before anything is written; its test
+        // figures are measured once, after every choice was made.
+        let written = Ranker::from_bundle(&Bundle::from_bytes(&bytes)?, Device::flex())?;
+        eprintln!("evaluating on the test split (after the weights were chosen; never used to choose anything)...");
+        let test = train::test_metrics(&written, &data, job.data_dir)?;
+
+        std::fs::create_dir_all(job.out).map_err(|e| Error::io(job.out, e))?;
+        for entry in std::fs::read_dir(job.model).map_err(|e| Error::io(job.model, e))? {
+            let from = entry.map_err(|e| Error::io(job.model, e))?.path();
+            if from.is_file() {
+                let to = job.out.join(from.file_name().unwrap_or_default());
+                std::fs::copy(&from, &to).map_err(|e| Error::io(&to, e))?;
+            }
+        }
+        std::fs::write(job.out.join(BUNDLE_FILE), &bytes).map_err(|e| Error::io(&job.out.join(BUNDLE_FILE), e))?;
+        std::fs::write(job.out.join("config.json"), &bundle.config).map_err(|e| Error::io(job.out, e))?;
+        let mut report = read_report(job.model)?;
+        let before: Vec<Option<f64>> = test.iter().map(|(p, _)| protocol_ndcg10(&report, *p)).collect();
+        report["transitions"] = json!({
+            "test": test.iter().map(|(p, m)| m.to_json(*p, Split::Test, 0.0)).collect::<Vec<_>>(),
+            "command": job.command,
+            "validated_run": job.validated.display().to_string(),
+            "stand_in_server": job.stand_in.display().to_string(),
+            "calibration": calibration,
+            "entries": final_table.entries(),
+            "table_bytes": bundle.transitions.as_ref().map_or(0, Vec::len),
+            "bundle_bytes": bytes.len(),
+        });
+        let report_path = job.out.join("report.json");
+        std::fs::write(&report_path, serde_json::to_string_pretty(&report).map_err(|e| Error::model(e.to_string()))? + "\n").map_err(|e| Error::io(&report_path, e))?;
+        let c = &calibration;
+        let section = format!(
+            "## Item transitions (added by `pocketrank transitions`)\n\n\
+             - **Command**: `{}`\n\
+             - **Table**: the {} likeliest successors of each item (P(next | item) over all its successors, in steps of 1/255), counted on every user's training and validation parts: {} entries, {} bytes. The bundle is now {} bytes.\n\
+             - **Score**: fit + w·(−ln server rank) + w_t·Σ_j ½^j·P(candidate | j-th most recent item), 3 most recent items.\n\
+             - **Weights, chosen on validation** with the validated run `{}` and its table counted on the training split alone, over the validation targets of {} users; the server's list is stood in for by the top 100 of `{}`, a model trained independently on the training split (it retrieved {} targets). w = {:.1}{}, w_t = {}: validation NDCG@10 {:.4}, against {:.4} without the table (w = {:.1}) and {:.4} for the stand-in's own order.\n\n",
+            job.command, job.per_item, final_table.entries(), bundle.transitions.as_ref().map_or(0, Vec::len), bytes.len(), job.validated.display(), c.users, job.stand_in.display(), c.users_with_target, c.rank_weight, if c.rank_weight_fixed { " (the final fit's own, kept)" } else { "" }, c.transition_weight, c.blended_ndcg10, c.without_transitions.1, c.without_transitions.0, c.server_ndcg10
+        );
+        let mut section = section;
+        section.push_str(&format!("Test metrics with the table ({} test users, measured once after the choice):\n\n", test.first().map_or(0, |(_, m)| m.users)));
+        section.push_str(&metrics_table(&test));
+        section.push_str("\n| protocol | NDCG@10 without the table (Test metrics above) | NDCG@10 with it |\n|---|---|---|\n");
+        for ((p, m), before) in test.iter().zip(&before) {
+            section.push_str(&format!("| {} | {} | {:.4} ± {:.4} |\n", p.name(), before.map_or("—".to_string(), |v| format!("{v:.4}")), m.ndcg10(), m.ndcg10_se));
+        }
+        section.push('\n');
+        let card_path = job.out.join("MODEL_CARD.md");
+        if let Ok(card) = std::fs::read_to_string(&card_path) {
+            // Before the hand-written measurements, if the card has them, so they stay last.
+            let at = card.find("\n## Measured after").map_or(card.len(), |i| i + 1);
+            let card = format!("{}{section}{}", &card[..at], &card[at..]);
+            std::fs::write(&card_path, card).map_err(|e| Error::io(&card_path, e))?;
+        }
+        rewrite_manifest(job.out)?;
+        eprintln!("{} transitions ({} bytes) added; bundle {} bytes, written to {}", final_table.entries(), bundle.transitions.as_ref().map_or(0, Vec::len), bytes.len(), job.out.display());
         Ok(())
     }
 
@@ -795,6 +959,15 @@ mod pocketrank_cli {
         Ok(())
     }
 
+    /// HR and NDCG at 5, 10 and 20 of each protocol, as a Markdown table.
+    fn metrics_table(test: &[(Protocol, eval::Metrics)]) -> String {
+        let mut s = String::from("| protocol | HR@5 | HR@10 | HR@20 | NDCG@5 | NDCG@10 | NDCG@20 |\n|---|---|---|---|---|---|---|\n");
+        for (p, m) in test {
+            s.push_str(&format!("| {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} |\n", p.name(), m.hr[0], m.hr[1], m.hr[2], m.ndcg[0], m.ndcg[1], m.ndcg[2]));
+        }
+        s
+    }
+
     /// A report's test NDCG@10 on `protocol`.
     fn protocol_ndcg10(report: &Value, protocol: Protocol) -> Option<f64> {
         report["test"].as_array()?.iter().find(|row| row["protocol"] == protocol.name())?["ndcg@10"].as_f64()
@@ -846,10 +1019,7 @@ mod pocketrank_cli {
         ));
         let users = test.first().map_or(0, |(_, m)| m.users);
         s.push_str(&format!("\n## Test metrics ({users} test users, measured once after training)\n\n"));
-        s.push_str("| protocol | HR@5 | HR@10 | HR@20 | NDCG@5 | NDCG@10 | NDCG@20 |\n|---|---|---|---|---|---|---|\n");
-        for (p, m) in test {
-            s.push_str(&format!("| {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} |\n", p.name(), m.hr[0], m.hr[1], m.hr[2], m.ndcg[0], m.ndcg[1], m.ndcg[2]));
-        }
+        s.push_str(&metrics_table(test));
         if let Some((dir, report)) = teacher {
             s.push_str(&format!("\n## Teacher\n\nDistilled from `{}`: {} parameters, bundle {} bytes, d = {}, {} blocks; loss = full-catalog next-item cross-entropy + {} × T²·KL(teacher ‖ student) at T = {} over the same catalog softmax", dir.display(), report["training"]["parameters"], report["bundle_bytes"], report["model_config"]["item"]["d_model"], report["model_config"]["session"]["n_layers"], report_config.teacher_weight, report_config.temperature));
             if titles {

@@ -16,6 +16,10 @@ pub struct HeadConfig {
     /// the training split (`train::repeat_log_odds`). 0 = no prior.
     #[config(default = 0.0)]
     pub repeat_log_odds: f64,
+    /// Weight of the item-transition score (`crate::transitions`) of a candidate, chosen on
+    /// validation with the table the bundle carries. 0 = not used.
+    #[config(default = 0.0)]
+    pub transition_weight: f64,
 }
 
 /// score = ⟨W·session, candidate⟩/√d + w_rank·(−ln server_rank) + w_score·server_score.

@@ -1,8 +1,12 @@
-//! How much to trust the server: the weight of −ln(server rank), chosen on validation.
+//! How much to trust the server: the weight of −ln(server rank), chosen on validation, and
+//! with a transition table the weight of its term too.
 //!
 //! The published server lists exist only for test targets, so validation uses a stand-in
-//! server built from the training split alone: first-order item transitions from the last
-//! three items (weights 1, ½, ¼), popularity filling the list up to 100, history excluded.
+//! server built from the training split alone. Training's own calibration uses first-order
+//! item transitions from the last three items (weights 1, ½, ¼), popularity filling the list
+//! up to 100, history excluded ([`TransitionServer`]). That stand-in cannot weigh a
+//! transition term (its lists are made of transitions), so [`calibrate_transitions`] takes
+//! the lists of a model trained independently on the training split ([`ModelServer`]).
 
 use std::collections::HashMap;
 
@@ -10,7 +14,8 @@ use crate::data::{Dataset, Split};
 use crate::error::Result;
 use crate::eval::Metrics;
 use crate::input::RerankOptions;
-use crate::rank::Ranker;
+use crate::rank::{EncodedCandidates, Ranker};
+use crate::transitions::Transitions;
 
 /// A stand-in retriever over the training split.
 pub struct TransitionServer {
@@ -73,6 +78,148 @@ impl TransitionServer {
     }
 }
 
+/// A stand-in server that is a trained model: the top of its scores over the whole catalog.
+pub struct ModelServer<'a> {
+    ranker: &'a Ranker,
+    catalog: EncodedCandidates,
+}
+
+impl<'a> ModelServer<'a> {
+    /// Encode every item of `data` once with `ranker`.
+    pub fn new(ranker: &'a Ranker, data: &Dataset) -> Result<ModelServer<'a>> {
+        let all: Vec<usize> = (0..data.ids.len()).collect();
+        Ok(ModelServer { ranker, catalog: ranker.encode_candidates(&data.candidate_list(&all))? })
+    }
+
+    /// The model's top `n` items (data indices) after `history`, best first; ties go to the
+    /// lower index. History items stay eligible, pushed down by the repeat prior as the
+    /// ranker scores them (a server's list may hold them too).
+    pub fn retrieve(&self, data: &Dataset, history: &[usize], n: usize) -> Result<Vec<usize>> {
+        let events = data.events(&history[history.len().saturating_sub(self.ranker.max_events())..]);
+        let scores = self.ranker.score_encoded(&events, &self.catalog)?;
+        let mut ranked: Vec<usize> = (0..scores.len()).collect();
+        ranked.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+        ranked.truncate(n);
+        Ok(ranked)
+    }
+}
+
+/// One validation list: the model's fit of each listed item, their transition scores (empty
+/// = none) and where the target is.
+struct ScoredList {
+    fit: Vec<f32>,
+    transitions: Vec<f32>,
+    target_at: usize,
+}
+
+/// NDCG@10 of fit − `rank_weight`·ln(rank) + `transition_weight`·transitions over `lists`,
+/// with `missing` more users whose target is in no list (they count 0).
+fn blend_ndcg(lists: &[ScoredList], missing: usize, rank_weight: f32, transition_weight: f32) -> f64 {
+    let mut positions: Vec<Option<usize>> = vec![None; missing];
+    for list in lists {
+        let blended = |i: usize| list.fit[i] - rank_weight * ((i + 1) as f32).ln() + transition_weight * list.transitions.get(i).copied().unwrap_or(0.0);
+        positions.push(Some(position(list.fit.len(), list.target_at, blended)));
+    }
+    Metrics::from_positions(&positions).ndcg10()
+}
+
+/// 0-based position of item `at` of a `len`-item list re-ranked by `score`: the items scored
+/// higher, plus the equal ones earlier in server order (ties keep the server's order, as
+/// [`Ranker::rerank`] does).
+fn position<S: PartialOrd>(len: usize, at: usize, score: impl Fn(usize) -> S) -> usize {
+    let target = score(at);
+    (0..len).filter(|&i| { let s = score(i); s > target || (s == target && i < at) }).count()
+}
+
+/// NDCG@10 of the server lists' own order.
+fn server_ndcg(lists: &[ScoredList], missing: usize) -> f64 {
+    let positions: Vec<Option<usize>> = lists.iter().map(|l| Some(l.target_at)).chain(std::iter::repeat_n(None, missing)).collect();
+    Metrics::from_positions(&positions).ndcg10()
+}
+
+/// The server-trust grid: 0..=10 by 0.1.
+fn rank_weights() -> impl Iterator<Item = f32> {
+    (0..=100).map(|step| step as f32 * 0.1)
+}
+
+/// Result of [`calibrate_transitions`].
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TransitionCalibration {
+    /// Successors kept per item in the table.
+    pub per_item: usize,
+    /// Weight of −ln(rank): chosen, or the one it was held at.
+    pub rank_weight: f32,
+    /// Whether the rank weight was held fixed (the final fit's own) rather than chosen.
+    pub rank_weight_fixed: bool,
+    /// Chosen weight of the transition score.
+    pub transition_weight: f32,
+    /// Validation NDCG@10 of the stand-in server's own order.
+    pub server_ndcg10: f64,
+    /// Best validation NDCG@10 without the transition term (its rank weight is the first
+    /// number).
+    pub without_transitions: (f32, f64),
+    /// Validation NDCG@10 at the chosen weights.
+    pub blended_ndcg10: f64,
+    /// Users whose validation target the stand-in server retrieved.
+    pub users_with_target: usize,
+    /// Users calibrated on.
+    pub users: usize,
+}
+
+/// The transition-weight grid.
+/// The transition-weight grid. It runs up to weights at which any kept successor outranks
+/// every other candidate (fit and server term span a few units; P is at least 1/255).
+pub const TRANSITION_WEIGHTS: [f32; 16] = [0.0, 1.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0, 96.0, 128.0, 256.0, 1024.0];
+
+/// Choose the transition weight on the validation targets of `users`, re-ranking `server`'s
+/// top 100, together with the rank weight or, with `fixed_rank_weight`, at that rank weight.
+/// `ranker` must have zero server weights and no transition table; `table` must be counted on
+/// the training split alone and index `ranker`'s rows.
+///
+/// Why a fixed rank weight: how much the server deserves trust depends on how strong its list
+/// is next to the model, and no stand-in matches the real server there (a model distilled from
+/// the same teacher agrees with the student; an independently trained one is weaker). The
+/// transition weight depends far less on that.
+pub fn calibrate_transitions(ranker: &Ranker, server: &ModelServer, data: &Dataset, users: &[usize], table: &Transitions, per_item: usize, fixed_rank_weight: Option<f32>) -> Result<TransitionCalibration> {
+    let mut lists = Vec::new();
+    for &user in users {
+        let Some((history, target)) = data.history(user, Split::Validation) else { continue };
+        let list = server.retrieve(data, history, 100)?;
+        let Some(target_at) = list.iter().position(|&c| c == target) else { continue };
+        let window = &history[history.len().saturating_sub(ranker.max_events())..];
+        let fit = ranker.score(&data.events(window), &data.candidate_list(&list), &RerankOptions { server_order: false })?;
+        let recent: Vec<usize> = window.iter().rev().map(|&i| ranker.row(&data.ids[i])).collect();
+        let rows: Vec<usize> = list.iter().map(|&i| ranker.row(&data.ids[i])).collect();
+        lists.push(ScoredList { fit, transitions: table.scores(&recent, &rows), target_at });
+    }
+    let missing = users.len() - lists.len();
+    let grid: Vec<f32> = match fixed_rank_weight {
+        Some(w) => vec![w],
+        None => rank_weights().collect(),
+    };
+    let best_over_ranks = |transition_weight: f32| {
+        grid.iter().map(|&w| (w, blend_ndcg(&lists, missing, w, transition_weight))).fold((0.0, f64::MIN), |best, x| if x.1 > best.1 { x } else { best })
+    };
+    let mut best = (0.0, 0.0, f64::MIN);
+    for transition_weight in TRANSITION_WEIGHTS {
+        let (rank_weight, score) = best_over_ranks(transition_weight);
+        if score > best.2 {
+            best = (rank_weight, transition_weight, score);
+        }
+    }
+    Ok(TransitionCalibration {
+        per_item,
+        rank_weight: best.0,
+        rank_weight_fixed: fixed_rank_weight.is_some(),
+        transition_weight: best.1,
+        server_ndcg10: server_ndcg(&lists, missing),
+        without_transitions: best_over_ranks(0.0),
+        blended_ndcg10: best.2,
+        users_with_target: lists.len(),
+        users: users.len(),
+    })
+}
+
 /// Result of the calibration.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Calibration {
@@ -94,41 +241,21 @@ pub struct Calibration {
 /// `ranker` must have zero server weights, so its scores are the model's fit alone.
 pub fn calibrate(ranker: &Ranker, data: &Dataset, users: &[usize]) -> Result<Calibration> {
     let server = TransitionServer::fit(data);
-    // (model fit scores of the list, target position in the server list)
-    let mut lists: Vec<(Vec<f32>, usize)> = Vec::new();
+    let mut lists = Vec::new();
     for &user in users {
         let Some((history, target)) = data.history(user, Split::Validation) else { continue };
         let list = server.retrieve(history, 100);
         let Some(target_at) = list.iter().position(|&c| c == target) else { continue };
         let events = data.events(&history[history.len().saturating_sub(ranker.max_events())..]);
         let fit = ranker.score(&events, &data.candidate_list(&list), &RerankOptions { server_order: false })?;
-        lists.push((fit, target_at));
+        lists.push(ScoredList { fit, transitions: Vec::new(), target_at });
     }
-    let ndcg_at = |w: f32| {
-        let mut positions: Vec<Option<usize>> = vec![None; users.len() - lists.len()];
-        for (fit, target_at) in &lists {
-            let blended = |i: usize| fit[i] - w * ((i + 1) as f32).ln();
-            let t = blended(*target_at);
-            // Position = items strictly better, plus equal ones earlier in server order.
-            let ahead = (0..fit.len()).filter(|&i| { let s = blended(i); s > t || (s == t && i < *target_at) }).count();
-            positions.push(Some(ahead));
-        }
-        Metrics::from_positions(&positions).ndcg10()
-    };
-    let server_positions: Vec<Option<usize>> =
-        lists.iter().map(|(_, t)| Some(*t)).chain(std::iter::repeat_n(None, users.len() - lists.len())).collect();
-    let mut best = (0.0f32, ndcg_at(0.0));
-    for step in 1..=100 {
-        let w = step as f32 * 0.1;
-        let score = ndcg_at(w);
-        if score > best.1 {
-            best = (w, score);
-        }
-    }
+    let missing = users.len() - lists.len();
+    let best = rank_weights().map(|w| (w, blend_ndcg(&lists, missing, w, 0.0))).fold((0.0, f64::MIN), |best, x| if x.1 > best.1 { x } else { best });
     Ok(Calibration {
         rank_weight: best.0,
-        server_ndcg10: Metrics::from_positions(&server_positions).ndcg10(),
-        model_ndcg10: ndcg_at(0.0),
+        server_ndcg10: server_ndcg(&lists, missing),
+        model_ndcg10: blend_ndcg(&lists, missing, 0.0, 0.0),
         blended_ndcg10: best.1,
         users_with_target: lists.len(),
         users: users.len(),
@@ -146,8 +273,7 @@ pub fn transition_blend(server: &TransitionServer, data: &Dataset, cases: &[crat
             let transitions = server.transition_scores(history);
             let score = |i: usize| -((i + 1) as f64).ln() + weight * transitions.get(&case.candidates[i]).copied().unwrap_or(0.0);
             let at = case.candidates.iter().position(|&c| c == case.target)?;
-            let t = score(at);
-            Some((0..case.candidates.len()).filter(|&i| { let s = score(i); s > t || (s == t && i < at) }).count())
+            Some(position(case.candidates.len(), at, score))
         })
         .collect();
     Metrics::from_positions(&positions)

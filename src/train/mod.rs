@@ -10,7 +10,7 @@ mod minilm;
 mod plot;
 mod tokenizer;
 
-pub use calibrate::{Calibration, TransitionServer, calibrate, transition_blend};
+pub use calibrate::{Calibration, ModelServer, TRANSITION_WEIGHTS, TransitionCalibration, TransitionServer, calibrate, calibrate_transitions, transition_blend};
 pub use minilm::{MiniLm, TitleEmbeddings};
 pub use plot::{CURVES_FILE, write_curves};
 pub use tokenizer::train_wordpiece;
@@ -184,6 +184,8 @@ impl Trained {
             tokenizer: tokenizer.into_bytes(),
             catalog: self.catalog.join("\n").into_bytes(),
             quantized,
+            // A table belongs to one catalog's sequences; `pocketrank transitions` adds it.
+            transitions: None,
         })
     }
 }
@@ -310,7 +312,11 @@ pub fn train(dir: &Path, config: &TrainConfig, device: &Device, base: Option<&Ra
         row_of[item] = catalog.len();
     }
     let model_config = match base {
-        Some(base) => ModelConfig { item: ItemEncoderConfig { n_items: catalog.len(), ..base.config().item.clone() }, ..base.config().clone() },
+        Some(base) => {
+            // The base's transition table counts its own catalog's sequences: not carried over.
+            let head = crate::model::HeadConfig { transition_weight: 0.0, ..base.config().head.clone() };
+            ModelConfig { item: ItemEncoderConfig { n_items: catalog.len(), ..base.config().item.clone() }, head, ..base.config().clone() }
+        }
         None => {
             let mut c = ModelConfig::sized(catalog.len(), tokenizer.vocab_size(), config.d_model, config.title_tokens);
             c.session = c.session.with_n_layers(config.n_layers).with_n_heads(config.n_heads).with_dropout(config.dropout);
