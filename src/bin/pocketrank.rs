@@ -730,7 +730,9 @@ mod pocketrank_cli {
         let mut config = ranker.config().clone();
         config.head.transition_weight = f64::from(calibration.transition_weight);
         bundle.config = serde_json::to_vec_pretty(&config).map_err(|e| Error::model(e.to_string()))?;
-        bundle.transitions = Some(final_table.to_bytes());
+        let table = final_table.to_bytes();
+        let table_bytes = table.len();
+        bundle.transitions = Some(table);
         let bytes = bundle.to_bytes();
         if bytes.len() > job.max_bundle_bytes {
             return Err(Error::invalid("--per-item", format!("{} successors per item make a {}-byte bundle, over --max-bundle-bytes {}", job.per_item, bytes.len(), job.max_bundle_bytes)));
@@ -760,21 +762,20 @@ mod pocketrank_cli {
             "stand_in_server": job.stand_in.display().to_string(),
             "calibration": calibration,
             "entries": final_table.entries(),
-            "table_bytes": bundle.transitions.as_ref().map_or(0, Vec::len),
+            "table_bytes": table_bytes,
             "bundle_bytes": bytes.len(),
         });
         let report_path = job.out.join("report.json");
         std::fs::write(&report_path, serde_json::to_string_pretty(&report).map_err(|e| Error::model(e.to_string()))? + "\n").map_err(|e| Error::io(&report_path, e))?;
         let c = &calibration;
-        let section = format!(
+        let mut section = format!(
             "## Item transitions (added by `pocketrank transitions`)\n\n\
              - **Command**: `{}`\n\
              - **Table**: the {} likeliest successors of each item (P(next | item) over all its successors, in steps of 1/255), counted on every user's training and validation parts: {} entries, {} bytes. The bundle is now {} bytes.\n\
              - **Score**: fit + w·(−ln server rank) + w_t·Σ_j ½^j·P(candidate | j-th most recent item), 3 most recent items.\n\
              - **Weights, chosen on validation** with the validated run `{}` and its table counted on the training split alone, over the validation targets of {} users; the server's list is stood in for by the top 100 of `{}`, a model trained independently on the training split (it retrieved {} targets). w = {:.1}{}, w_t = {}: validation NDCG@10 {:.4}, against {:.4} without the table (w = {:.1}) and {:.4} for the stand-in's own order.\n\n",
-            job.command, job.per_item, final_table.entries(), bundle.transitions.as_ref().map_or(0, Vec::len), bytes.len(), job.validated.display(), c.users, job.stand_in.display(), c.users_with_target, c.rank_weight, if c.rank_weight_fixed { " (the final fit's own, kept)" } else { "" }, c.transition_weight, c.blended_ndcg10, c.without_transitions.1, c.without_transitions.0, c.server_ndcg10
+            job.command, job.per_item, final_table.entries(), table_bytes, bytes.len(), job.validated.display(), c.users, job.stand_in.display(), c.users_with_target, c.rank_weight, if c.rank_weight_fixed { " (the final fit's own, kept)" } else { "" }, c.transition_weight, c.blended_ndcg10, c.without_transitions.1, c.without_transitions.0, c.server_ndcg10
         );
-        let mut section = section;
         section.push_str(&format!("Test metrics with the table ({} test users, measured once after the choice):\n\n", test.first().map_or(0, |(_, m)| m.users)));
         section.push_str(&metrics_table(&test));
         section.push_str("\n| protocol | NDCG@10 without the table (Test metrics above) | NDCG@10 with it |\n|---|---|---|\n");
@@ -790,7 +791,7 @@ mod pocketrank_cli {
             std::fs::write(&card_path, card).map_err(|e| Error::io(&card_path, e))?;
         }
         rewrite_manifest(job.out)?;
-        eprintln!("{} transitions ({} bytes) added; bundle {} bytes, written to {}", final_table.entries(), bundle.transitions.as_ref().map_or(0, Vec::len), bytes.len(), job.out.display());
+        eprintln!("{} transitions ({table_bytes} bytes) added; bundle {} bytes, written to {}", final_table.entries(), bytes.len(), job.out.display());
         Ok(())
     }
 
