@@ -278,3 +278,33 @@ pub fn transition_blend(server: &TransitionServer, data: &Dataset, cases: &[crat
         .collect();
     Metrics::from_positions(&positions)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn position_keeps_server_order_on_ties() {
+        let scores = [1.0f32, 3.0, 3.0, 0.5];
+        // Item 2 ties with item 1, which the server listed first: one item ahead.
+        assert_eq!(position(4, 2, |i| scores[i]), 1);
+        assert_eq!(position(4, 1, |i| scores[i]), 0);
+        assert_eq!(position(4, 3, |i| scores[i]), 3);
+    }
+
+    #[test]
+    fn blend_weighs_rank_and_transitions_by_hand() {
+        // Target listed third; the model prefers it slightly (fit 0.5 against 0).
+        let list = ScoredList { fit: vec![0.0, 0.0, 0.5], transitions: vec![0.0, 0.0, 0.0], target_at: 2 };
+        let at = |rank_weight, transition_weight, lists: &[ScoredList]| blend_ndcg(lists, 1, rank_weight, transition_weight);
+        // No server trust: the target goes first, NDCG@10 1; averaged with one missing user.
+        assert!((at(0.0, 0.0, std::slice::from_ref(&list)) - 0.5).abs() < 1e-12);
+        // Trust 1: 0.5 − ln 3 = −0.60 sits between −ln 1 and −ln 2: second, 1/log2(3), halved.
+        assert!((at(1.0, 0.0, std::slice::from_ref(&list)) - 0.5 / 3f64.log2()).abs() < 1e-12);
+        // Trust 2: 0.5 − 2 ln 3 = −1.70 < −2 ln 2: third, 1/log2(4) = 0.5, halved.
+        assert!((at(2.0, 0.0, std::slice::from_ref(&list)) - 0.25).abs() < 1e-12);
+        // A transition score on the target (4 × 0.5) brings it back to the top.
+        let with_transition = ScoredList { transitions: vec![0.0, 0.0, 0.5], ..list };
+        assert!((at(2.0, 4.0, &[with_transition]) - 0.5).abs() < 1e-12);
+    }
+}
