@@ -264,8 +264,7 @@ impl Ranker {
         if n == 0 {
             return Ok(None);
         }
-        let window = self.max_events();
-        let events = &events[events.len().saturating_sub(window)..];
+        let events = self.window(events);
         let items: Vec<ItemInput> = events
             .iter()
             .map(|e| ItemInput { row: self.row(&e.item_id), title: e.title.as_deref().unwrap_or("") })
@@ -289,6 +288,11 @@ impl Ranker {
             server,
             offsets: self.offsets(events, candidates),
         }))
+    }
+
+    /// The newest events the session window holds.
+    fn window<'e>(&self, events: &'e [Event]) -> &'e [Event] {
+        &events[events.len().saturating_sub(self.max_events())..]
     }
 
     /// `[n]` fixed score offsets of `candidates` for a session of `events` (the window):
@@ -328,7 +332,7 @@ impl Ranker {
     pub fn score_encoded(&self, events: &[Event], encoded: &EncodedCandidates) -> Result<Vec<f32>> {
         let n = encoded.candidates.len();
         let Some(vectors) = &encoded.vectors else { return Ok(Vec::new()) };
-        let events = &events[events.len().saturating_sub(self.max_events())..];
+        let events = self.window(events);
         if events.is_empty() {
             return Ok(vec![0.0; n]);
         }

@@ -142,6 +142,12 @@ fn rank_weights() -> impl Iterator<Item = f32> {
     (0..=100).map(|step| step as f32 * 0.1)
 }
 
+/// The rank weight of `grid` with the best [`blend_ndcg`] at `transition_weight`, and that
+/// NDCG@10; the first of equals wins.
+fn best_rank_weight(grid: impl IntoIterator<Item = f32>, lists: &[ScoredList], missing: usize, transition_weight: f32) -> (f32, f64) {
+    grid.into_iter().map(|w| (w, blend_ndcg(lists, missing, w, transition_weight))).fold((0.0, f64::MIN), |best, x| if x.1 > best.1 { x } else { best })
+}
+
 /// Result of [`calibrate_transitions`].
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TransitionCalibration {
@@ -197,9 +203,7 @@ pub fn calibrate_transitions(ranker: &Ranker, server: &ModelServer, data: &Datas
         Some(w) => vec![w],
         None => rank_weights().collect(),
     };
-    let best_over_ranks = |transition_weight: f32| {
-        grid.iter().map(|&w| (w, blend_ndcg(&lists, missing, w, transition_weight))).fold((0.0, f64::MIN), |best, x| if x.1 > best.1 { x } else { best })
-    };
+    let best_over_ranks = |transition_weight: f32| best_rank_weight(grid.iter().copied(), &lists, missing, transition_weight);
     let mut best = (0.0, 0.0, f64::MIN);
     for transition_weight in TRANSITION_WEIGHTS {
         let (rank_weight, score) = best_over_ranks(transition_weight);
@@ -251,7 +255,7 @@ pub fn calibrate(ranker: &Ranker, data: &Dataset, users: &[usize]) -> Result<Cal
         lists.push(ScoredList { fit, transitions: Vec::new(), target_at });
     }
     let missing = users.len() - lists.len();
-    let best = rank_weights().map(|w| (w, blend_ndcg(&lists, missing, w, 0.0))).fold((0.0, f64::MIN), |best, x| if x.1 > best.1 { x } else { best });
+    let best = best_rank_weight(rank_weights(), &lists, missing, 0.0);
     Ok(Calibration {
         rank_weight: best.0,
         server_ndcg10: server_ndcg(&lists, missing),
