@@ -6,7 +6,8 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use pocketrank::data::Dataset;
+use pocketrank::offline::data::Dataset;
+use pocketrank::rank::{Candidates, ready};
 use pocketrank::learn::LearnConfig;
 use pocketrank::{Bundle, Ranker, RerankOptions};
 
@@ -31,8 +32,8 @@ fn rerank(c: &mut Criterion) {
 
     // One on-device learning step: the closed-form update on a 100-item slate.
     let session = data.events(&history[history.len() - 50..]);
-    let (_, slate) = ranker.score_slate(&session, &candidates, &options).expect("scores");
-    let slate = slate.expect("a non-empty session gives a slate");
+    let scored = ready(ranker.score(&session, Candidates::Listed(&candidates), &options)).expect("scores");
+    let slate = scored.slate.expect("a non-empty session gives a slate");
     let head = ranker.head_params().expect("head");
     let config = LearnConfig::default();
     c.benchmark_group("cpu/learn").bench_function(BenchmarkId::from_parameter("click-100cand"), |b| {

@@ -59,6 +59,24 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
+
+    /// The kind's stable code, for callers that branch on it (JS gets it as `error.code`).
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+}
+
+impl ErrorKind {
+    /// A stable code for each kind: it never changes once released, whatever the message says.
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidInput => "invalid-input",
+            ErrorKind::Bundle => "bundle",
+            ErrorKind::Model => "model",
+            ErrorKind::Io => "io",
+            ErrorKind::Data => "data",
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -78,5 +96,7 @@ mod tests {
         let e = Error::invalid("candidates[3].id", "empty");
         assert_eq!(e.to_string(), "candidates[3].id: empty");
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert_eq!(e.code(), "invalid-input");
+        assert_eq!(Error::bundle("x").code(), "bundle");
     }
 }

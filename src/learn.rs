@@ -14,6 +14,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+pub use crate::model::HeadParams;
 
 /// Settings of on-device learning.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,19 +56,6 @@ impl LearnConfig {
     }
 }
 
-/// The head's parameters as plain numbers.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HeadParams {
-    /// Width.
-    pub d: usize,
-    /// Query weight `[d_in, d_out]`, row-major.
-    pub weight: Vec<f32>,
-    /// Query bias `[d]`.
-    pub bias: Vec<f32>,
-    /// Weights of −ln(server rank) and server score.
-    pub server: [f32; 2],
-}
-
 /// What a shown slate needs for learning, captured when it was scored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Slate {
@@ -83,60 +71,44 @@ pub struct Slate {
     pub session: Vec<f32>,
 }
 
+impl Slate {
+    /// Scores of this slate under `head`: the head formula ([`HeadParams::fit`] +
+    /// [`HeadParams::trust`]) plus the fixed terms.
+    pub fn scores(&self, head: &HeadParams) -> Vec<f32> {
+        let fit = head.fit(&head.query(&self.session), &self.vectors);
+        let trust = head.trust(&self.server);
+        fit.iter().zip(&trust).enumerate().map(|(k, (f, t))| f + t + self.offsets.get(k).copied().unwrap_or(0.0)).collect()
+    }
+
+    /// ∂L/∂θ of the slate-softmax loss with `taken` (indices) at `head`, laid out as
+    /// [`HeadParams::flat`], without the pull towards the shipped head. `weight`: whether the
+    /// d×d query weight learns (its gradient is zero otherwise).
+    pub fn gradient(&self, head: &HeadParams, taken: &[usize], weight: bool) -> Vec<f32> {
+        let d = head.d;
+        let n = self.ids.len();
+        let scale = crate::model::scale(d);
+        let scores = self.scores(head);
+        let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let exp: Vec<f32> = scores.iter().map(|s| (s - max).exp()).collect();
+        let total: f32 = exp.iter().sum();
+        // g_k = ∂L/∂score_k = p_k − y_k
+        let mut g: Vec<f32> = exp.iter().map(|e| e / total).collect();
+        for &k in taken {
+            g[k] -= 1.0 / taken.len() as f32;
+        }
+        let dq: Vec<f32> = (0..d).map(|j| (0..n).map(|k| g[k] * self.vectors[k * d + j]).sum::<f32>() / scale).collect();
+        let mut grad = Vec::with_capacity(d * d + d + 2);
+        for i in 0..d {
+            grad.extend((0..d).map(|j| if weight { self.session[i] * dq[j] } else { 0.0 }));
+        }
+        grad.extend_from_slice(&dq);
+        grad.push((0..n).map(|k| g[k] * self.server[2 * k]).sum());
+        grad.push((0..n).map(|k| g[k] * self.server[2 * k + 1]).sum());
+        grad
+    }
+}
+
 impl HeadParams {
-    /// All parameters in one flat list: weight, bias, server.
-    pub fn flat(&self) -> Vec<f32> {
-        self.weight.iter().chain(&self.bias).chain(&self.server).copied().collect()
-    }
-
-    /// The part a shopper may share in a private update: bias and server weights (d + 2
-    /// numbers). The bias is the session-independent offset of the query, where a preference
-    /// many shoppers share shows; the d×d weight is left out because the noise each release
-    /// needs grows with the square root of the numbers released.
-    pub fn shareable(&self) -> Vec<f32> {
-        self.bias.iter().chain(&self.server).copied().collect()
-    }
-
-    /// Add a change of the shareable part (as [`HeadParams::shareable`] lays it out).
-    pub fn add_shareable(&mut self, change: &[f32]) -> Result<()> {
-        if change.len() != self.d + 2 {
-            return Err(Error::invalid("update", format!("{} values, expected {}", change.len(), self.d + 2)));
-        }
-        self.bias.iter_mut().zip(change).for_each(|(b, c)| *b += c);
-        self.server[0] += change[self.d];
-        self.server[1] += change[self.d + 1];
-        Ok(())
-    }
-
-    /// Rebuild from [`HeadParams::flat`]; `None` if the length does not fit `d`.
-    pub fn from_flat(d: usize, flat: &[f32]) -> Option<HeadParams> {
-        if flat.len() != d * d + d + 2 {
-            return None;
-        }
-        let (weight, rest) = flat.split_at(d * d);
-        let (bias, server) = rest.split_at(d);
-        Some(HeadParams { d, weight: weight.to_vec(), bias: bias.to_vec(), server: [server[0], server[1]] })
-    }
-
-    /// Scores of a slate under these parameters (the head's formula, in f32).
-    pub fn scores(&self, slate: &Slate) -> Vec<f32> {
-        let d = self.d;
-        let query: Vec<f32> = (0..d)
-            .map(|j| self.bias[j] + (0..d).map(|i| slate.session[i] * self.weight[i * d + j]).sum::<f32>())
-            .collect();
-        let scale = (d as f32).sqrt();
-        slate
-            .vectors
-            .chunks_exact(d)
-            .zip(slate.server.chunks_exact(2))
-            .enumerate()
-            .map(|(k, (c, x))| {
-                let offset = slate.offsets.get(k).copied().unwrap_or(0.0);
-                c.iter().zip(&query).map(|(a, b)| a * b).sum::<f32>() / scale + self.server[0] * x[0] + self.server[1] * x[1] + offset
-            })
-            .collect()
-    }
-
     /// `config.steps` bounded gradient steps on one slate with `taken` (indices into it),
     /// pulled towards `base`. Returns the updated parameters; `self` is untouched.
     pub fn learn(&self, base: &HeadParams, slate: &Slate, taken: &[usize], config: &LearnConfig) -> HeadParams {
@@ -146,25 +118,8 @@ impl HeadParams {
             return params;
         }
         let d = self.d;
-        let scale = (d as f32).sqrt();
         for _ in 0..config.steps {
-            let scores = params.scores(slate);
-            let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let exp: Vec<f32> = scores.iter().map(|s| (s - max).exp()).collect();
-            let total: f32 = exp.iter().sum();
-            // g_k = ∂L/∂score_k = p_k − y_k
-            let mut g: Vec<f32> = exp.iter().map(|e| e / total).collect();
-            for &k in taken {
-                g[k] -= 1.0 / taken.len() as f32;
-            }
-            let dq: Vec<f32> = (0..d).map(|j| (0..n).map(|k| g[k] * slate.vectors[k * d + j]).sum::<f32>() / scale).collect();
-            let mut grad = Vec::with_capacity(d * d + d + 2);
-            for i in 0..d {
-                grad.extend((0..d).map(|j| if config.weight { slate.session[i] * dq[j] } else { 0.0 }));
-            }
-            grad.extend_from_slice(&dq);
-            grad.push((0..n).map(|k| g[k] * slate.server[2 * k]).sum());
-            grad.push((0..n).map(|k| g[k] * slate.server[2 * k + 1]).sum());
+            let grad = slate.gradient(&params, taken, config.weight);
             let current = params.flat();
             let step: Vec<f32> = current
                 .iter()
@@ -203,7 +158,7 @@ mod tests {
     #[test]
     fn scores_by_hand() {
         // query = (1, 0); scores = c·q/√2.
-        let s = head().scores(&slate());
+        let s = slate().scores(&head());
         let r = 1.0 / 2f32.sqrt();
         assert_eq!(s, vec![r, 0.0, -r]);
     }
@@ -213,8 +168,8 @@ mod tests {
         let config = LearnConfig { weight: true, ..LearnConfig::default() };
         let base = head();
         let learned = base.learn(&base, &slate(), &[1], &config);
-        let before = base.scores(&slate());
-        let after = learned.scores(&slate());
+        let before = slate().scores(&base);
+        let after = slate().scores(&learned);
         assert!(after[1] - after[0] > before[1] - before[0], "{before:?} -> {after:?}");
         assert_eq!(learned, base.learn(&base, &slate(), &[1], &config));
     }

@@ -3,12 +3,14 @@
 
 use burn::tensor::Device;
 
+pub use crate::backend::{BackendName, BackendReport, Timings};
+use crate::api::{Candidate, Event, EventKind, Ranked, RerankOptions};
 use crate::bundle::{Bundle, to_hex};
+use crate::catalog::window;
 use crate::error::Result;
-use crate::input::{Candidate, Event, EventKind, Ranked, RerankOptions};
 use crate::learn::{HeadParams, LearnConfig, Slate};
 use crate::private::{PrivacyParams, PrivateUpdate, privatize};
-use crate::rank::Ranker;
+use crate::rank::{Candidates, Ranker, ScoredSlate, order};
 use crate::state::{Decoded, PersonalState};
 
 /// What `import_state` did with intact bytes.
@@ -19,42 +21,6 @@ pub struct Restore {
     /// Why not, when they were not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-}
-
-/// A compute backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendName {
-    /// burn's flex backend, in wasm or natively.
-    Cpu,
-    /// burn-wgpu on the browser's WebGPU device.
-    Webgpu,
-}
-
-/// Which backend scores, and why. `cpu_ms`/`webgpu_ms` are the warm-up timings the choice
-/// was made on (median milliseconds of one re-rank), when it was measured.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BackendReport {
-    /// The backend that scores.
-    pub name: BackendName,
-    /// Why this backend.
-    pub reason: String,
-    /// Warm-up median on the CPU, ms.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cpu_ms: Option<f64>,
-    /// Warm-up median on WebGPU, ms.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub webgpu_ms: Option<f64>,
-}
-
-/// Warm-up medians, ms: (CPU, accelerator).
-pub type Timings = (f64, f64);
-
-impl BackendReport {
-    fn new(name: BackendName, reason: String, timings: Option<Timings>) -> BackendReport {
-        BackendReport { name, reason, cpu_ms: timings.map(|t| t.0), webgpu_ms: timings.map(|t| t.1) }
-    }
 }
 
 /// Loaded model + in-memory session + personal head. Raw events never leave this struct
@@ -90,7 +56,7 @@ impl Personalizer {
         Ok(Personalizer {
             ranker,
             accelerator: None,
-            backend: BackendReport::new(BackendName::Cpu, "the CPU was asked for".into(), None),
+            backend: BackendReport::new(BackendName::Cpu, "the CPU was asked for", None),
             session: Vec::new(),
             head: shipped_head.clone(),
             shipped_head,
@@ -107,19 +73,19 @@ impl Personalizer {
 
     /// Score on the CPU from now on (dropping any accelerator), for `reason`, with the
     /// warm-up timings when the choice was measured.
-    pub fn use_cpu(&mut self, reason: impl Into<String>, timings: Option<Timings>) {
+    pub fn use_cpu(&mut self, report: BackendReport) {
         self.accelerator = None;
-        self.backend = BackendReport::new(BackendName::Cpu, reason.into(), timings);
+        self.backend = report;
     }
 
     /// Score on `accelerator` (the same bundle on a GPU) from now on, with the personal head.
-    pub fn use_accelerator(&mut self, mut accelerator: Ranker, reason: impl Into<String>, timings: Option<Timings>) -> Result<()> {
+    pub fn use_accelerator(&mut self, mut accelerator: Ranker, report: BackendReport) -> Result<()> {
         if accelerator.fingerprint() != self.ranker.fingerprint() {
             return Err(crate::Error::invalid("accelerator", "holds another model than the CPU ranker"));
         }
         accelerator.set_head(&self.head)?;
         self.accelerator = Some(accelerator);
-        self.backend = BackendReport::new(BackendName::Webgpu, reason.into(), timings);
+        self.backend = report;
         Ok(())
     }
 
@@ -135,7 +101,7 @@ impl Personalizer {
             let mut times = Vec::with_capacity(runs);
             for run in 0..=runs {
                 let start = now();
-                ranker.rerank_slate_async(&events, &slate, &options).await?;
+                ranker.score(&events, Candidates::Listed(&slate), &options).await?;
                 if run > 0 {
                     times.push(now() - start);
                 }
@@ -170,12 +136,16 @@ impl Personalizer {
                 self.learn_pending()?;
             }
         }
-        if self.session.len() == self.ranker.max_events() {
-            // A window of at most 50 events: shifting is cheaper than any ring buffer bookkeeping.
-            self.session.remove(0);
-        }
         self.session.push(event);
+        self.keep_window();
         Ok(())
+    }
+
+    /// Keep only the events the model reads: a window of at most 50 events, where shifting
+    /// is cheaper than any ring-buffer bookkeeping.
+    fn keep_window(&mut self) {
+        let overflow = self.session.len() - window(&self.session, self.ranker.max_events()).len();
+        self.session.drain(..overflow);
     }
 
     fn learn_pending(&mut self) -> Result<()> {
@@ -218,24 +188,25 @@ impl Personalizer {
     pub async fn rerank_async(&mut self, candidates: &[Candidate], options: &RerankOptions) -> Result<Vec<Ranked>> {
         // Takes from the previous slate are learned before it is replaced.
         self.learn_pending()?;
+        let listed = Candidates::Listed(candidates);
         let accelerated = match &self.accelerator {
             None => None,
-            Some(accelerator) => match accelerator.rerank_slate_async(&self.session, candidates, options).await {
+            Some(accelerator) => match accelerator.score(&self.session, listed, options).await {
                 Ok(result) => Some(result),
                 // Bad input is bad on every backend: say so, keep the accelerator.
                 Err(e) if e.kind() == crate::ErrorKind::InvalidInput => return Err(e),
                 Err(e) => {
-                    self.use_cpu(format!("WebGPU failed ({e}); switched to the CPU"), None);
+                    self.use_cpu(BackendReport::after_failure(e));
                     None
                 }
             },
         };
-        let (ranked, slate) = match accelerated {
+        let ScoredSlate { scored, slate } = match accelerated {
             Some(result) => result,
-            None => self.ranker.rerank_slate(&self.session, candidates, options)?,
+            None => crate::rank::ready(self.ranker.score(&self.session, listed, options))?,
         };
         self.last_slate = slate;
-        Ok(ranked)
+        Ok(order::ranked(candidates, scored.terms(&self.ranker.weights())))
     }
 
     /// Personal state as bytes: format version, model fingerprint, personal head, session, checksum.
@@ -260,8 +231,7 @@ impl Personalizer {
         }
         self.set_head(head)?;
         self.session = state.events;
-        let overflow = self.session.len().saturating_sub(self.ranker.max_events());
-        self.session.drain(..overflow);
+        self.keep_window();
         Ok(Restore { restored: true, reason: None })
     }
 
@@ -290,6 +260,11 @@ impl Personalizer {
     /// The ranker underneath.
     pub fn ranker(&self) -> &Ranker {
         &self.ranker
+    }
+
+    /// The personal head as it stands.
+    pub fn head(&self) -> &HeadParams {
+        &self.head
     }
 
     /// The shipped head this personalizer started from.

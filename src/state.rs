@@ -13,7 +13,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::input::Event;
+use crate::api::Event;
 
 /// The first bytes of every state.
 pub const MAGIC: &[u8; 8] = b"PRSTATE\n";
@@ -101,7 +101,7 @@ fn take_u32(bytes: &[u8]) -> Result<(u32, &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::EventKind;
+    use crate::api::EventKind;
 
     fn state() -> PersonalState {
         PersonalState {

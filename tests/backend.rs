@@ -5,7 +5,7 @@
 mod common;
 
 use pocketrank::learn::LearnConfig;
-use pocketrank::personalizer::BackendName;
+use pocketrank::backend::{BackendName, BackendReport};
 use pocketrank::{Candidate, Event, EventKind, Personalizer, RerankOptions};
 
 fn slate() -> Vec<Candidate> {
@@ -22,7 +22,7 @@ fn an_accelerator_of_the_same_model_ranks_like_the_cpu_and_follows_learning() {
     let mut frozen = Personalizer::new(common::shipped_ranker()).unwrap();
     frozen.set_learning(LearnConfig { enabled: false, ..LearnConfig::default() }).unwrap();
     // A second CPU ranker stands in for the GPU: same bundle, separate tensors.
-    accelerated.use_accelerator(common::shipped_ranker(), "a stand-in", None).unwrap();
+    accelerated.use_accelerator(common::shipped_ranker(), BackendReport::new(BackendName::Webgpu, "a stand-in", None)).unwrap();
     assert_eq!(accelerated.backend().name, BackendName::Webgpu);
     for p in [&mut cpu_only, &mut accelerated, &mut frozen] {
         p.observe(Event { item_id: "10".into(), kind: EventKind::View, ts: 1.0, title: None }).unwrap();
@@ -43,11 +43,11 @@ fn an_accelerator_of_another_model_is_refused() {
     let other = pocketrank::Ranker::from_parts(
         common::shipped_ranker().model().clone(),
         common::shipped_ranker().config().clone(),
-        pocketrank::text::TitleTokenizer::from_bytes(&bundle.tokenizer, 16).unwrap(),
-        Default::default(),
+        pocketrank::text::TitleTokenizer::from_bytes(bundle.part(pocketrank::bundle::Part::Tokenizer).unwrap(), 16).unwrap(),
+        pocketrank::catalog::Catalog::new(Vec::new()).unwrap(),
         burn::tensor::Device::flex(),
     );
-    let err = p.use_accelerator(other, "another model", None).unwrap_err();
+    let err = p.use_accelerator(other, BackendReport::new(BackendName::Webgpu, "another model", None)).unwrap_err();
     assert_eq!(err.to_string(), "accelerator: holds another model than the CPU ranker");
     assert_eq!(p.backend().name, BackendName::Cpu);
 }

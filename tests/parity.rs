@@ -4,7 +4,7 @@
 
 mod common;
 
-use pocketrank::data::Dataset;
+use pocketrank::offline::data::Dataset;
 use pocketrank::{Candidate, Event, EventKind, RerankOptions};
 use serde_json::Value;
 
@@ -26,6 +26,7 @@ fn golden_corpus_matches_the_shipped_model() {
     let tolerance = golden["tolerance"].as_f64().unwrap() as f32;
     let title = |id: &str| data.titles[data.index[id]].clone();
     let sessions = golden["sessions"].as_array().unwrap();
+    let mut worst = 0f32;
     assert!(sessions.len() >= 200, "at least 200 golden sessions, found {}", sessions.len());
     for session in sessions {
         let events: Vec<Event> = ids(&session["events"])
@@ -44,7 +45,9 @@ fn golden_corpus_matches_the_shipped_model() {
         for (got, want) in ranked.iter().zip(expected) {
             assert_eq!(got.id, want["id"].as_str().unwrap(), "order differs for user {}", session["user"]);
             let want_score = want["score"].as_f64().unwrap() as f32;
+            worst = worst.max((got.score - want_score).abs());
             assert!((got.score - want_score).abs() <= tolerance, "user {} item {}: {} vs {}", session["user"], got.id, got.score, want_score);
         }
     }
+    eprintln!("largest score difference {worst:e}");
 }

@@ -3,8 +3,8 @@
 
 mod common;
 
-use pocketrank::data::{Dataset, Split};
-use pocketrank::eval::{Metrics, Protocol, cases};
+use pocketrank::offline::data::{Dataset, Split};
+use pocketrank::offline::eval::{Metrics, Protocol, cases};
 
 #[test]
 fn server_order_gives_the_published_reference() {
@@ -40,8 +40,8 @@ fn the_repeat_prior_comes_from_the_training_split_and_moves_bought_items_only() 
     let events = |kind| vec![pocketrank::Event { item_id: "3".into(), kind, ts: 0.0, title: Some(data.titles[data.index["3"]].clone()) }];
     let candidates = data.candidate_list(&[data.index["3"], data.index["7"], data.index["9"]]);
     let options = pocketrank::RerankOptions::default();
-    let viewed = ranker.score(&events(pocketrank::EventKind::View), &candidates, &options).unwrap();
-    let bought = ranker.score(&events(pocketrank::EventKind::Purchase), &candidates, &options).unwrap();
+    let viewed = common::scores(&ranker, &events(pocketrank::EventKind::View), &candidates, &options);
+    let bought = common::scores(&ranker, &events(pocketrank::EventKind::Purchase), &candidates, &options);
     // Event types share one trained row, so only the prior differs, and only for the bought item.
     assert!((bought[0] - viewed[0] - prior as f32).abs() < 1e-4, "{bought:?} vs {viewed:?}");
     assert!((bought[1] - viewed[1]).abs() < 1e-5 && (bought[2] - viewed[2]).abs() < 1e-5);

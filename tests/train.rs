@@ -3,6 +3,8 @@
 
 mod common;
 
+use pocketrank::bundle::Part;
+
 use std::process::Command;
 
 fn pocketrank(args: &[&str]) -> (bool, String, String) {
@@ -95,11 +97,11 @@ fn train_writes_a_verified_model_directory_that_evaluates() {
     let (ok, _, stderr) = run(args("2000000"));
     assert!(ok, "{stderr}");
     let bundle = pocketrank::Bundle::from_bytes(&std::fs::read(with_table.join("model.bundle")).unwrap()).unwrap();
-    let table = pocketrank::transitions::Transitions::from_bytes(bundle.transitions.as_deref().unwrap(), rows(&fitted) as usize + 1).unwrap();
+    let table = pocketrank::relations::transitions::Transitions::from_bytes(bundle.part(Part::Transitions).unwrap(), rows(&fitted) as usize + 1).unwrap();
     let with = report(&with_table);
     assert_eq!(with["transitions"]["entries"].as_u64().unwrap() as usize, table.entries());
     assert!(table.entries() > 0 && table.entries() <= 2 * rows(&fitted) as usize);
-    let config: serde_json::Value = serde_json::from_slice(&bundle.config).unwrap();
+    let config: serde_json::Value = serde_json::from_slice(bundle.part(Part::Config).unwrap()).unwrap();
     assert_eq!(config["head"]["transition_weight"], with["transitions"]["calibration"]["transition_weight"]);
     let card = std::fs::read_to_string(with_table.join("MODEL_CARD.md")).unwrap();
     assert!(card.contains("## Item transitions (added by `pocketrank transitions`)") && card.contains("w_t = "), "{card}");
@@ -122,11 +124,11 @@ fn train_init_fine_tunes_the_shipped_model_on_another_catalog() {
 
     let read_bundle = |dir: &std::path::Path| pocketrank::Bundle::from_bytes(&std::fs::read(dir.join("model.bundle")).unwrap()).unwrap();
     let (tuned, shipped) = (read_bundle(&model), read_bundle(&common::root().join("models/games")));
-    assert_eq!(tuned.tokenizer, shipped.tokenizer, "the base's tokenizer carries over");
-    let config: serde_json::Value = serde_json::from_slice(&tuned.config).unwrap();
+    assert_eq!(tuned.part(Part::Tokenizer), shipped.part(Part::Tokenizer), "the base's tokenizer carries over");
+    let config: serde_json::Value = serde_json::from_slice(tuned.part(Part::Config).unwrap()).unwrap();
     assert_eq!(config["item"]["d_model"], 64);
     // The shipped transition table belongs to the Games catalog: it does not carry over.
-    assert!(tuned.transitions.is_none());
+    assert!(tuned.part(Part::Transitions).is_none());
     assert_eq!(config["head"]["transition_weight"], 0.0);
     let products = std::fs::read_to_string(data.join("items.tsv")).unwrap().lines().count() - 1;
     let rows = config["item"]["n_items"].as_u64().unwrap() as usize;
@@ -156,16 +158,16 @@ fn distill_writes_a_small_int8_student_with_its_teacher_and_a_cold_start_split()
 
     let read_bundle = |dir: &std::path::Path| pocketrank::Bundle::from_bytes(&std::fs::read(dir.join("model.bundle")).unwrap()).unwrap();
     let (small, big) = (read_bundle(&student), read_bundle(&teacher));
-    assert_eq!(small.tokenizer, big.tokenizer, "the student reads titles with the teacher's tokenizer");
-    let q8 = small.quantized.as_ref().expect("the student ships int8 tables");
-    let config: serde_json::Value = serde_json::from_slice(&small.config).unwrap();
+    assert_eq!(small.part(Part::Tokenizer), big.part(Part::Tokenizer), "the student reads titles with the teacher's tokenizer");
+    let q8 = small.part(Part::Quantized).expect("the student ships int8 tables");
+    let config: serde_json::Value = serde_json::from_slice(small.part(Part::Config).unwrap()).unwrap();
     let (rows, vocab) = (config["item"]["n_items"].as_u64().unwrap() as usize + 1, config["item"]["vocab_size"].as_u64().unwrap() as usize);
     // Two tables of one byte a value and a 4-byte scale a row, with 8 bytes of shape each.
     assert_eq!(q8.len(), (rows + vocab) * (16 + 4) + 16);
 
     // 10% of the trained items are withheld: listed, and absent from the ID table.
     let withheld = std::fs::read_to_string(student.join("withheld.txt")).unwrap();
-    let catalog = String::from_utf8(small.catalog.clone()).unwrap();
+    let catalog = String::from_utf8(small.part(Part::Catalog).unwrap().to_vec()).unwrap();
     let catalog: std::collections::HashSet<&str> = catalog.lines().collect();
     let withheld: Vec<&str> = withheld.lines().collect();
     let share = withheld.len() as f64 / (withheld.len() + catalog.len()) as f64;

@@ -4,7 +4,7 @@ mod head;
 mod item;
 mod session;
 
-pub use head::{Head, HeadConfig};
+pub use head::{Head, HeadConfig, HeadParams, scale};
 pub use item::{ItemEncoder, ItemEncoderConfig};
 pub use session::{EVENT_TYPES, SessionEncoder, SessionEncoderConfig};
 

@@ -16,7 +16,7 @@ use sha2::Digest;
 use tokenizers::Tokenizer;
 
 use crate::Result;
-use crate::data::Dataset;
+use crate::offline::data::Dataset;
 use crate::error::Error;
 
 /// BERT's LayerNorm epsilon.

@@ -5,17 +5,14 @@
 //! and titles are dropped at random so that the text-only path (cold items, events without
 //! titles) is learned. `distill` adds a teacher's softmax and MiniLM title embeddings.
 
-mod calibrate;
 mod minilm;
 mod plot;
 mod tokenizer;
 
-pub use calibrate::{Calibration, ModelServer, TRANSITION_WEIGHTS, TransitionCalibration, TransitionServer, calibrate, calibrate_transitions, transition_blend};
 pub use minilm::{MiniLm, TitleEmbeddings};
 pub use plot::{CURVES_FILE, write_curves};
 pub use tokenizer::train_wordpiece;
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
@@ -30,11 +27,13 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
-use crate::bundle::Bundle;
-use crate::data::{Dataset, Split};
+use crate::bundle::{Bundle, Part};
+use crate::catalog::Catalog;
+use crate::offline::calibrate::{Calibration, calibrate};
+use crate::offline::data::{Dataset, Split};
 // `Result` is not imported: burn's `Config` derive expects the std one in scope.
 use crate::error::Error;
-use crate::eval::{self, Metrics, Protocol};
+use crate::offline::eval::{self, Protocol};
 use crate::model::{ItemEncoderConfig, Model, ModelConfig};
 use crate::rank::Ranker;
 use crate::text::{TitleTokenizer, TokenBatch};
@@ -170,28 +169,22 @@ pub struct Trained {
 
 impl Trained {
     /// Ranker over this model.
-    pub fn ranker(&self, device: &Device) -> Ranker {
-        Ranker::from_parts(self.model.clone(), self.config.clone(), self.tokenizer.clone(), catalog_rows(&self.catalog), device.clone())
+    pub fn ranker(&self, device: &Device) -> crate::Result<Ranker> {
+        Ok(Ranker::from_parts(self.model.clone(), self.config.clone(), self.tokenizer.clone(), Catalog::new(self.catalog.clone())?, device.clone()))
     }
 
     /// The bundle bytes; `quantize` stores the embedding tables in int8 (`crate::quant`).
     pub fn bundle(&self, quantize: bool) -> crate::Result<Bundle> {
-        let (weights, quantized) = crate::quant::pack(&self.model, quantize)?;
+        let (weights, quantized) = crate::bundle::quant::pack(&self.model, quantize)?;
         let tokenizer = self.tokenizer.inner().to_string(false).map_err(|e| Error::model(format!("serialising tokenizer: {e}")))?;
-        Ok(Bundle {
-            config: serde_json::to_vec_pretty(&self.config).map_err(|e| Error::model(e.to_string()))?,
-            weights,
-            tokenizer: tokenizer.into_bytes(),
-            catalog: self.catalog.join("\n").into_bytes(),
-            quantized,
-            // A table belongs to one catalog's sequences; `pocketrank transitions` adds it.
-            transitions: None,
+        let config = serde_json::to_vec_pretty(&self.config).map_err(|e| Error::model(e.to_string()))?;
+        // A transition table belongs to one catalog's sequences; `pocketrank transitions` adds it.
+        let bundle = Bundle::new(config, weights, tokenizer.into_bytes(), self.catalog.join("\n").into_bytes());
+        Ok(match quantized {
+            Some(q8) => bundle.with(Part::Quantized, q8),
+            None => bundle,
         })
     }
-}
-
-fn catalog_rows(catalog: &[String]) -> HashMap<String, usize> {
-    catalog.iter().enumerate().map(|(i, id)| (id.clone(), i + 1)).collect()
 }
 
 /// One padded training batch, ready for tensors: `users` histories left-padded to `length`
@@ -385,7 +378,7 @@ pub fn train(dir: &Path, config: &TrainConfig, device: &Device, base: Option<&Ra
             best = Some((f64::NAN, epoch, inference));
             continue;
         }
-        let ranker = Ranker::from_parts(inference.clone(), model_config.clone(), tokenizer.clone(), catalog_rows(&catalog), device.clone());
+        let ranker = Ranker::from_parts(inference.clone(), model_config.clone(), tokenizer.clone(), Catalog::new(catalog.clone())?, device.clone());
         let validation = eval::evaluate(&ranker, &data, &validation_cases, || {})?;
         eprintln!("epoch {epoch}: loss {mean_loss:.4}, validation NDCG@10 {:.4} (sampled-100, {} users), {:.0} s", validation.ndcg10(), validation.users, started.elapsed().as_secs_f64());
         epochs.push((mean_loss, validation.ndcg10()));
@@ -404,14 +397,14 @@ pub fn train(dir: &Path, config: &TrainConfig, device: &Device, base: Option<&Ra
     // click reads as an interaction rather than as an untrained zero vector.
     let d = model_config.item.d_model;
     let types = model.session.type_embedding.weight.val();
-    let purchase = types.slice([crate::input::EventKind::Purchase.index()..crate::input::EventKind::Purchase.index() + 1, 0..d]);
+    let purchase = types.slice([crate::api::EventKind::Purchase.index()..crate::api::EventKind::Purchase.index() + 1, 0..d]);
     model.session.type_embedding.weight = Param::from_tensor(purchase.expand([crate::model::EVENT_TYPES, d]));
 
     let calibration = match &config.final_fit {
         Some(chosen) => chosen.clone(),
         None => {
             let calibration_users: Vec<usize> = validation_cases.iter().map(|c| c.user).collect();
-            let ranker = Ranker::from_parts(model.clone(), model_config.clone(), tokenizer.clone(), catalog_rows(&catalog), device.clone());
+            let ranker = Ranker::from_parts(model.clone(), model_config.clone(), tokenizer.clone(), Catalog::new(catalog.clone())?, device.clone());
             calibrate(&ranker, &data, &calibration_users)?
         }
     };
@@ -450,13 +443,14 @@ fn start_from(base: &Model, config: &ModelConfig, device: &Device) -> Model {
 fn make_batch(data: &Dataset, split: Split, users: &[usize], window: usize, row_of: &[usize], all_tokens: &[Vec<u32>], classes: &Classes, config: &TrainConfig, rng: &mut StdRng) -> Batch {
     let b = users.len();
     let length = users.iter().map(|&u| data.trainable(u, split).len().saturating_sub(1)).max().unwrap_or(1).clamp(1, window);
-    let purchase = crate::input::EventKind::Purchase.index() as i64;
+    let purchase = crate::api::EventKind::Purchase.index() as i64;
     let empty: &[u32] = &[];
     let mut inputs = vec![None; b * length];
     let (mut predicted, mut targets) = (Vec::new(), Vec::new());
     for (u, &user) in users.iter().enumerate() {
         let part = data.trainable(user, split);
-        let seq = &part[part.len() - part.len().min(length + 1)..];
+        // The window plus the item after its last event, the target.
+        let seq = crate::catalog::window(part, length + 1);
         let n = seq.len().saturating_sub(1);
         for t in 0..n {
             let at = u * length + (length - n) + t;
@@ -497,11 +491,12 @@ fn make_batch(data: &Dataset, split: Split, users: &[usize], window: usize, row_
     }
 }
 
-/// `[predicted, d]` query vectors at the batch's predicted positions, scaled as in `Head::fit`.
+/// `[predicted, d]` session states at the batch's predicted positions (the head scores them
+/// with `Head::fit_all`, the formula inference uses).
 ///
 /// `input_dropout` zeroes whole input coordinates at that rate (SASRec's embedding dropout):
 /// the ID table is most of the model and memorises the training sequences without it.
-fn queries(model: &Model, batch: &Batch, rows: Tensor<1, Int>, tokens: Tensor<2, Int>, mask: Tensor<2>, input_dropout: f64, device: &Device) -> Tensor<2> {
+fn states(model: &Model, batch: &Batch, rows: Tensor<1, Int>, tokens: Tensor<2, Int>, mask: Tensor<2>, input_dropout: f64, device: &Device) -> Tensor<2> {
     let (b, l) = (batch.users, batch.length);
     let mut vectors = model.item.forward(rows, tokens, mask); // [b·l, d]
     let d = vectors.dims()[1];
@@ -513,7 +508,7 @@ fn queries(model: &Model, batch: &Batch, rows: Tensor<1, Int>, tokens: Tensor<2,
     let padding = Tensor::<2, Bool>::from_data(TensorData::new(batch.padding.clone(), [b, l]), device);
     let states = model.session.forward(vectors.reshape([b, l, d]), types, padding).reshape([b * l, d]);
     let predicted = Tensor::<1, Int>::from_data(TensorData::new(batch.predicted.clone(), [batch.predicted.len()]), device);
-    model.head.query(states.select(0, predicted)).div_scalar((d as f32).sqrt())
+    states.select(0, predicted)
 }
 
 /// A frozen teacher's view of the batches: its catalog vectors, computed once.
@@ -544,8 +539,9 @@ impl<'a> TeacherView<'a> {
             None => (0, &[][..]),
         });
         let (rows, tokens, mask) = item_tensors(items, width, device);
-        let q = queries(self.ranker.model(), batch, rows, tokens, mask, 0.0, device);
-        softmax(q.matmul(self.class_vectors.clone().transpose()).div_scalar(temperature as f32), 1).into_data()
+        let model = self.ranker.model();
+        let states = states(model, batch, rows, tokens, mask, 0.0, device);
+        softmax(model.head.fit_all(states, self.class_vectors.clone()).div_scalar(temperature as f32), 1).into_data()
     }
 }
 
@@ -557,8 +553,8 @@ fn batch_loss(trainee: &Trainee, batch: &Batch, classes: &Classes, teacher: Opti
     let m = batch.rows.len();
     let rows = Tensor::<1, Int>::from_data(TensorData::new(batch.rows.clone(), [m]), device);
     let (tokens, mask) = batch.tokens.clone().into_tensors(device);
-    let q = queries(model, batch, rows, tokens, mask, config.dropout, device); // [p, d]
-    let logits = q.matmul(classes.vectors(model).transpose()); // [p, classes]
+    let states = states(model, batch, rows, tokens, mask, config.dropout, device); // [p, d]
+    let logits = model.head.fit_all(states, classes.vectors(model)); // [p, classes]
     let targets = Tensor::<2, Int>::from_data(TensorData::new(batch.targets.clone(), [p, 1]), device);
     let mut loss = log_softmax(logits.clone(), 1).gather(1, targets).mean().neg();
     if let Some(teacher) = teacher {
@@ -607,12 +603,12 @@ struct Trainee {
 /// training split alone: ln(P(next = a given item of the last `window`) / P(next = a given
 /// other catalog item)), with the repeat rate Laplace-smoothed. Games: no repeat in 288,626
 /// transitions, so bought items sink; a catalog of consumables gets a positive value.
-pub fn repeat_log_odds(data: &Dataset, window: usize) -> f64 {
+pub fn repeat_log_odds(data: &Dataset, max_events: usize) -> f64 {
     let (mut repeats, mut transitions, mut history_items) = (0f64, 0f64, 0f64);
     for user in 0..data.users.len() {
         let part = data.training_part(user);
         for i in 1..part.len() {
-            let seen = &part[i.saturating_sub(window)..i];
+            let seen = crate::catalog::window(&part[..i], max_events);
             let distinct: std::collections::HashSet<&usize> = seen.iter().collect();
             transitions += 1.0;
             history_items += distinct.len() as f64;
@@ -626,17 +622,4 @@ pub fn repeat_log_odds(data: &Dataset, window: usize) -> f64 {
     let mean_history = history_items / transitions;
     let others = (data.ids.len() as f64 - mean_history).max(1.0);
     ((rate / mean_history) / ((1.0 - rate) / others)).ln()
-}
-
-/// Evaluate a ranker on the test split of every protocol whose candidate file exists.
-pub fn test_metrics(ranker: &Ranker, data: &Dataset, dir: &Path) -> crate::Result<Vec<(Protocol, Metrics)>> {
-    let mut out = Vec::new();
-    for protocol in Protocol::ALL {
-        if !dir.join("candidates").join(format!("{}.tsv", protocol.candidate_file())).exists() {
-            continue;
-        }
-        let cases = eval::cases(data, dir, protocol, Split::Test)?;
-        out.push((protocol, eval::evaluate(ranker, data, &cases, || {})?));
-    }
-    Ok(out)
 }

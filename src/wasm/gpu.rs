@@ -5,10 +5,8 @@ use std::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 
-use super::{Backend, CreateOptions, js_error};
-
-/// Candidates in the warm-up that chooses a backend: the size of a typical server list.
-const WARMUP_CANDIDATES: usize = 100;
+use super::{CreateOptions, apply, js_error};
+use crate::backend::{Asked, BackendName, Decision, Evidence, WARMUP_CANDIDATES, decide};
 
 /// Kernel launches gathered into one GPU submission, above the ~120 of one re-rank. Measured
 /// with `node benches/browser.mjs webgpu`: 8 submissions a re-rank at burn's default of 32, 5
@@ -46,37 +44,30 @@ async fn gpu_device() -> Result<burn::tensor::Device, String> {
     Ok(device)
 }
 
-/// Put the bundle on the GPU when asked, or when the warm-up shows it faster.
-pub(super) async fn choose_backend(personalizer: &mut crate::Personalizer, bundle: &crate::Bundle, options: &CreateOptions) -> Result<(), JsError> {
-    if options.backend == Backend::Cpu {
-        personalizer.use_cpu("the CPU was asked for", None);
-        return Ok(());
+/// Put the bundle on the GPU when asked, or when the warm-up shows it faster: the evidence is
+/// gathered here, the choice is [`crate::backend::decide`]'s.
+pub(super) async fn choose_backend(personalizer: &mut crate::Personalizer, bundle: &crate::Bundle, options: &CreateOptions) -> Result<(), JsValue> {
+    let asked = options.backend;
+    if let Some(problem) = &options.adapter_problem {
+        return apply(personalizer, decide(asked, Evidence::Absent(problem)));
+    }
+    if asked == Asked::Cpu {
+        return apply(personalizer, decide(asked, Evidence::Ready));
     }
     let device = match gpu_device().await {
         Ok(device) => device,
-        Err(e) if options.backend == Backend::Webgpu => return Err(JsError::new(&format!("options.backend: WebGPU is not available here: {e}"))),
-        Err(e) => {
-            personalizer.use_cpu(format!("no WebGPU device ({e})"), None);
-            return Ok(());
-        }
+        Err(e) => return apply(personalizer, decide(asked, Evidence::DeviceFailed(&e))),
     };
     let accelerator = crate::Ranker::from_bundle(bundle, device).map_err(js_error)?;
-    if options.backend == Backend::Webgpu {
-        return personalizer.use_accelerator(accelerator, "WebGPU was asked for", None).map_err(js_error);
-    }
-    let timings = match personalizer.time_backends(&accelerator, WARMUP_CANDIDATES, options.warmup_runs, &now_ms).await {
-        Ok(timings) => timings,
-        Err(e) => {
-            personalizer.use_cpu(format!("WebGPU failed its warm-up ({e})"), None);
-            return Ok(());
-        }
+    let decision = match decide(asked, Evidence::Ready) {
+        Decision::Measure => match personalizer.time_backends(&accelerator, WARMUP_CANDIDATES, options.warmup_runs, &now_ms).await {
+            Ok(timings) => decide(asked, Evidence::Timed(timings)),
+            Err(e) => decide(asked, Evidence::WarmupFailed(&e.to_string())),
+        },
+        other => other,
     };
-    let (cpu, gpu) = timings;
-    let measured = format!("warm-up, one re-rank of {WARMUP_CANDIDATES} candidates: WebGPU {gpu:.2} ms, CPU {cpu:.2} ms");
-    if gpu < cpu {
-        personalizer.use_accelerator(accelerator, format!("WebGPU is faster here ({measured})"), Some(timings)).map_err(js_error)
-    } else {
-        personalizer.use_cpu(format!("the CPU is faster here ({measured})"), Some(timings));
-        Ok(())
+    match decision {
+        Decision::Use(report) if report.name == BackendName::Webgpu => personalizer.use_accelerator(accelerator, report).map_err(js_error),
+        other => apply(personalizer, other),
     }
 }

@@ -6,6 +6,12 @@ export interface CreateOptions extends BuildCreateOptions {
   wasm?: { cpu?: InitInput; webgpu?: InitInput };
 }
 
+/** What every error of the package carries besides its message: a stable code to branch on. */
+export type ErrorCode = "invalid-input" | "bundle" | "model" | "io" | "data";
+export interface PocketrankError extends Error {
+  code: ErrorCode;
+}
+
 /** What a personalizer does, in the page or in a worker: every call returns a promise. */
 export interface PersonalizerMethods {
   /** The backend in use and why; turns to the CPU if the GPU is lost. */
@@ -27,7 +33,7 @@ export interface PersonalizerMethods {
  */
 export declare class Personalizer {
   /** Verify a bundle and load it; only the wasm build that is used is fetched. */
-  static create(bundle: Uint8Array, options?: CreateOptions): Promise<Personalizer>;
+  static create(bundle: Uint8Array | ArrayBuffer | ArrayBufferView, options?: CreateOptions): Promise<Personalizer>;
   /** Release the model's memory. */
   free(): Promise<void>;
 }

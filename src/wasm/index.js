@@ -7,6 +7,8 @@
 //   p.backend;                          // { name: "cpu" | "webgpu", reason, cpuMs?, webgpuMs? }
 //   await p.observe(event); const ranked = await p.rerank(candidates);
 
+import { defineMethods } from "./methods.js";
+
 const BUILDS = {
   cpu: () => import("./cpu/pocketrank_cpu.js"),
   webgpu: () => import("./webgpu/pocketrank_webgpu.js"),
@@ -26,12 +28,10 @@ async function webgpuProblem() {
 
 export class Personalizer {
   #inner;
-  #cpuReason;
   #queue = Promise.resolve();
 
-  constructor(inner, cpuReason = null) {
+  constructor(inner) {
     this.#inner = inner;
-    this.#cpuReason = cpuReason;
   }
 
   /**
@@ -41,24 +41,20 @@ export class Personalizer {
    */
   static async create(bundle, options = {}) {
     const { wasm = {}, backend = "auto", ...rest } = options ?? {};
-    if (!BACKENDS.includes(backend)) throw new Error(`options.backend: expected "auto", "cpu" or "webgpu", got ${JSON.stringify(backend)}`);
-    let build = "cpu";
-    let cpuReason = null;
-    if (backend !== "cpu") {
-      const problem = await webgpuProblem();
-      if (problem === null) build = "webgpu";
-      else if (backend === "webgpu") throw new Error(`options.backend: "webgpu" was asked for, but ${problem}`);
-      else cpuReason = problem;
-    }
+    if (!BACKENDS.includes(backend)) throw codedError("invalid-input", `options.backend: expected "auto", "cpu" or "webgpu", got ${JSON.stringify(backend)}`);
+    // Only what the page found is decided here (which build to fetch); which backend scores,
+    // and why, the core decides from it (src/backend.rs).
+    const problem = backend === "cpu" ? null : await webgpuProblem();
+    const build = backend !== "cpu" && problem === null ? "webgpu" : "cpu";
     const module = await BUILDS[build]();
     await module.default(wasm[build] === undefined ? undefined : { module_or_path: wasm[build] });
-    const inner = await module.Personalizer.create(bundle, { backend: build === "cpu" ? "cpu" : backend, ...rest });
-    return new Personalizer(inner, cpuReason);
+    const inner = await module.Personalizer.create(toBytes(bundle), { backend, ...(problem === null ? {} : { adapterProblem: problem }), ...rest });
+    return new Personalizer(inner);
   }
 
   /** The backend in use and why; turns to the CPU when the GPU fails. */
   get backend() {
-    return this.#cpuReason ? { name: "cpu", reason: this.#cpuReason } : this.#inner.backend;
+    return this.#inner.backend;
   }
 
   // Calls run one after another: a re-rank may wait on the GPU, and the model's state must
@@ -69,16 +65,24 @@ export class Personalizer {
     return result;
   }
 
-  observe(event) { return this.#run(() => this.#inner.observe(event)); }
-  rerank(candidates, options) { return this.#run(() => this.#inner.rerank(candidates, options)); }
-  session() { return this.#run(() => this.#inner.session()); }
-  clearSession() { return this.#run(() => this.#inner.clearSession()); }
-  setLearning(options) { return this.#run(() => this.#inner.setLearning(options)); }
-  exportState() { return this.#run(() => this.#inner.exportState()); }
-  importState(bytes) { return this.#run(() => this.#inner.importState(bytes)); }
-  forget() { return this.#run(() => this.#inner.forget()); }
-  exportPrivateUpdate(privacy) { return this.#run(() => this.#inner.exportPrivateUpdate(privacy)); }
+  static {
+    // Every method of ./methods.js, queued.
+    defineMethods(this, (self, name, args) => self.#run(() => self.#inner[name](...args)));
+  }
 
   /** Release the model's memory; the personalizer cannot be used afterwards. */
   free() { return this.#run(() => this.#inner.free()); }
+}
+
+/** An Error with a stable `code` beside its message, as the wasm module throws them. */
+function codedError(code, message) {
+  return Object.assign(new Error(message), { code });
+}
+
+/** Bundle bytes from what a page has: a Uint8Array, another typed array or view, or the ArrayBuffer `fetch().arrayBuffer()` gives. */
+function toBytes(bundle) {
+  if (bundle instanceof Uint8Array) return bundle;
+  if (bundle instanceof ArrayBuffer) return new Uint8Array(bundle);
+  if (ArrayBuffer.isView(bundle)) return new Uint8Array(bundle.buffer, bundle.byteOffset, bundle.byteLength);
+  return bundle;
 }

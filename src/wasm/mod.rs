@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use crate::input::{Candidate, Event, RerankOptions, settings_from_json};
+use crate::api::{Candidate, Event, RerankOptions, settings_from_json};
 use crate::learn::LearnConfig;
 use crate::private::PrivacyParams;
 
@@ -125,42 +125,53 @@ fn run_static_constructors() {
     unsafe { __wasm_call_ctors() }
 }
 
-fn js_error(e: crate::Error) -> JsError {
-    JsError::new(&e.to_string())
+/// A real JS `Error` with the message, and the kind's stable code as `error.code`, so a page
+/// can branch on it.
+fn js_error(e: crate::Error) -> JsValue {
+    let error = js_sys::Error::new(&e.to_string());
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = js_sys::Reflect::set(&error, &"code".into(), &e.code().into());
+    error.into()
 }
 
-fn to_json(value: JsValue, path: &str) -> Result<Value, JsError> {
+fn to_json(value: JsValue, path: &str) -> Result<Value, JsValue> {
     if value.is_undefined() || value.is_null() {
         return Ok(Value::Null);
     }
-    serde_wasm_bindgen::from_value(value).map_err(|e| JsError::new(&format!("{path}: {e}")))
+    serde_wasm_bindgen::from_value(value).map_err(|e| js_error(crate::Error::invalid(path, e)))
 }
 
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| JsError::new(&e.to_string()))
+        .map_err(|e| js_error(crate::Error::model(e)))
 }
 
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 struct CreateOptions {
-    backend: Backend,
+    backend: Asked,
     warmup_runs: usize,
+    /// Why the page has no WebGPU, as the package entry found it (it then loads this build).
+    adapter_problem: Option<String>,
 }
 
 impl Default for CreateOptions {
     fn default() -> Self {
-        CreateOptions { backend: Backend::Auto, warmup_runs: 5 }
+        CreateOptions { backend: Asked::Auto, warmup_runs: 5, adapter_problem: None }
     }
 }
 
-#[derive(serde::Deserialize, Clone, Copy, PartialEq)]
-#[serde(rename_all = "lowercase")]
-enum Backend {
-    Auto,
-    Cpu,
-    Webgpu,
+/// Apply `decision` to `personalizer` (a `Measure` is not one: the WebGPU build measures).
+fn apply(personalizer: &mut crate::Personalizer, decision: Decision) -> Result<(), JsValue> {
+    match decision {
+        Decision::Use(report) => {
+            personalizer.use_cpu(report);
+            Ok(())
+        }
+        Decision::Refuse(e) => Err(js_error(e)),
+        Decision::Measure => Err(js_error(crate::Error::model("a warm-up was asked of the CPU build"))),
+    }
 }
 
 /// A shopper's on-device re-ranker. Every method borrows the personalizer for the length of
@@ -172,14 +183,14 @@ pub struct JsPersonalizer {
 }
 
 impl JsPersonalizer {
-    fn with<T>(&self, f: impl FnOnce(&mut crate::Personalizer) -> crate::Result<T>) -> Result<T, JsError> {
+    fn with<T>(&self, f: impl FnOnce(&mut crate::Personalizer) -> crate::Result<T>) -> Result<T, JsValue> {
         let mut inner = self.inner.try_borrow_mut().map_err(|_| busy())?;
         f(&mut inner).map_err(js_error)
     }
 }
 
-fn busy() -> JsError {
-    JsError::new("personalizer: busy with another call (await each call before the next)")
+fn busy() -> JsValue {
+    js_error(crate::Error::invalid("personalizer", "busy with another call (await each call before the next)"))
 }
 
 #[cfg(feature = "webgpu")]
@@ -189,14 +200,9 @@ use gpu::choose_backend;
 
 /// The CPU build: the package loads it when the page asked for the CPU or has no adapter.
 #[cfg(not(feature = "webgpu"))]
-async fn choose_backend(personalizer: &mut crate::Personalizer, _bundle: &crate::Bundle, options: &CreateOptions) -> Result<(), JsError> {
-    let reason = match options.backend {
-        Backend::Webgpu => return Err(JsError::new("options.backend: \"webgpu\" needs the WebGPU build (the package picks it when the browser has an adapter)")),
-        Backend::Cpu => "the CPU was asked for",
-        Backend::Auto => "this is the CPU build",
-    };
-    personalizer.use_cpu(reason, None);
-    Ok(())
+async fn choose_backend(personalizer: &mut crate::Personalizer, _bundle: &crate::Bundle, options: &CreateOptions) -> Result<(), JsValue> {
+    let problem = options.adapter_problem.as_deref().unwrap_or("this is the CPU build (the package loads the WebGPU build where the browser has an adapter)");
+    apply(personalizer, crate::backend::decide(options.backend, Evidence::Absent(problem)))
 }
 
 #[wasm_bindgen(js_class = Personalizer)]
@@ -206,10 +212,10 @@ impl JsPersonalizer {
     pub async fn create(
         bundle: Vec<u8>,
         #[wasm_bindgen(unchecked_param_type = "CreateOptions")] options: Option<JsValue>,
-    ) -> Result<JsPersonalizer, JsError> {
+    ) -> Result<JsPersonalizer, JsValue> {
         let options: CreateOptions = settings_from_json(to_json(options.unwrap_or(JsValue::UNDEFINED), "options")?, "options").map_err(js_error)?;
         if !(1..=50).contains(&options.warmup_runs) {
-            return Err(JsError::new("options.warmupRuns: must be in 1..=50"));
+            return Err(js_error(crate::Error::invalid("options.warmupRuns", "must be in 1..=50")));
         }
         let bundle = crate::Bundle::from_bytes(&bundle).map_err(js_error)?;
         let mut inner = crate::Personalizer::new(crate::Ranker::from_bundle(&bundle, burn::tensor::Device::flex()).map_err(js_error)?).map_err(js_error)?;
@@ -219,45 +225,45 @@ impl JsPersonalizer {
 
     /// The backend in use and why (`name` turns to "cpu" if the GPU fails).
     #[wasm_bindgen(getter, unchecked_return_type = "BackendReport")]
-    pub fn backend(&self) -> Result<JsValue, JsError> {
+    pub fn backend(&self) -> Result<JsValue, JsValue> {
         to_js(&self.with(|p| Ok(p.backend().clone()))?)
     }
 
     /// Record one event of the current session; a click, cart or purchase of a shown item
     /// also updates the personal head (unless learning is off).
-    pub fn observe(&self, #[wasm_bindgen(unchecked_param_type = "SessionEvent")] event: JsValue) -> Result<(), JsError> {
+    pub fn observe(&self, #[wasm_bindgen(unchecked_param_type = "SessionEvent")] event: JsValue) -> Result<(), JsValue> {
         let event = Event::from_json(&to_json(event, "event")?, "event").map_err(js_error)?;
         self.with(|p| p.observe(event))
     }
 
     /// Change the on-device learning settings.
     #[wasm_bindgen(js_name = setLearning)]
-    pub fn set_learning(&self, #[wasm_bindgen(unchecked_param_type = "LearningOptions")] options: JsValue) -> Result<(), JsError> {
+    pub fn set_learning(&self, #[wasm_bindgen(unchecked_param_type = "LearningOptions")] options: JsValue) -> Result<(), JsValue> {
         let config: LearnConfig = settings_from_json(to_json(options, "learning")?, "learning").map_err(js_error)?;
         self.with(|p| p.set_learning(config))
     }
 
     /// Personal state (format version, model fingerprint, personal head, session, checksum).
     #[wasm_bindgen(js_name = exportState)]
-    pub fn export_state(&self) -> Result<Vec<u8>, JsError> {
+    pub fn export_state(&self) -> Result<Vec<u8>, JsValue> {
         self.with(|p| p.export_state())
     }
 
     /// Restore a state. Corrupted bytes throw and leave a clean start; a state of another
     /// model or format is discarded (`{restored: false, reason}`).
     #[wasm_bindgen(js_name = importState, unchecked_return_type = "RestoreResult")]
-    pub fn import_state(&self, bytes: Vec<u8>) -> Result<JsValue, JsError> {
+    pub fn import_state(&self, bytes: Vec<u8>) -> Result<JsValue, JsValue> {
         to_js(&self.with(|p| p.import_state(&bytes))?)
     }
 
     /// Back to the shipped head with an empty session.
-    pub fn forget(&self) -> Result<(), JsError> {
+    pub fn forget(&self) -> Result<(), JsValue> {
         self.with(|p| p.forget())
     }
 
     /// Opt-in: the personal head's change, clipped to `clip` and noised for (ε, δ).
     #[wasm_bindgen(js_name = exportPrivateUpdate, unchecked_return_type = "PrivateUpdate")]
-    pub fn export_private_update(&self, #[wasm_bindgen(unchecked_param_type = "PrivacyOptions")] privacy: JsValue) -> Result<JsValue, JsError> {
+    pub fn export_private_update(&self, #[wasm_bindgen(unchecked_param_type = "PrivacyOptions")] privacy: JsValue) -> Result<JsValue, JsValue> {
         let privacy: PrivacyParams = settings_from_json(to_json(privacy, "privacy")?, "privacy").map_err(js_error)?;
         to_js(&self.with(|p| p.export_private_update(&privacy))?)
     }
@@ -272,7 +278,7 @@ impl JsPersonalizer {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Candidate[]")] candidates: JsValue,
         #[wasm_bindgen(unchecked_param_type = "RerankOptions")] options: Option<JsValue>,
-    ) -> Result<JsValue, JsError> {
+    ) -> Result<JsValue, JsValue> {
         let candidates = Candidate::list_from_json(&to_json(candidates, "candidates")?, "candidates").map_err(js_error)?;
         let options = RerankOptions::from_json(&to_json(options.unwrap_or(JsValue::UNDEFINED), "options")?, "options").map_err(js_error)?;
         let mut inner = self.inner.try_borrow_mut().map_err(|_| busy())?;
@@ -281,13 +287,13 @@ impl JsPersonalizer {
 
     /// The session's events, oldest first.
     #[wasm_bindgen(unchecked_return_type = "SessionEvent[]")]
-    pub fn session(&self) -> Result<JsValue, JsError> {
+    pub fn session(&self) -> Result<JsValue, JsValue> {
         to_js(&self.with(|p| Ok(p.session().to_vec()))?)
     }
 
     /// Forget the session's events.
     #[wasm_bindgen(js_name = clearSession)]
-    pub fn clear_session(&self) -> Result<(), JsError> {
+    pub fn clear_session(&self) -> Result<(), JsValue> {
         self.with(|p| {
             p.clear_session();
             Ok(())

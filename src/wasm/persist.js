@@ -4,7 +4,10 @@
 //   import { openPersonalizer } from "pocketrank/persist";
 //   const p = await openPersonalizer(bundleBytes);          // persist: true by default
 //   await p.observe(event); await p.rerank(candidates); await p.flush(); await p.forget();
+// Saved after every call that can change the state, re-ranks included (learning may update
+// the head there).
 import { Personalizer } from "./pocketrank.js";
+import { METHODS, defineMethods } from "./methods.js";
 
 const STORE = "state";
 const KEY = "personal";
@@ -33,7 +36,11 @@ async function withStore(db, mode, action) {
   return result;
 }
 
-/** A Personalizer plus automatic IndexedDB persistence (opt out with `persist: false`). */
+/**
+ * A Personalizer plus automatic IndexedDB persistence (opt out with `persist: false`): every
+ * method of ./methods.js, and after each one that can change the state (`changesState`) the
+ * state is saved.
+ */
 export class PersistentPersonalizer {
   constructor(personalizer, db, restore) {
     this.personalizer = personalizer;
@@ -43,30 +50,21 @@ export class PersistentPersonalizer {
     this.saving = Promise.resolve();
   }
 
+  static {
+    const changes = new Set(METHODS.filter((m) => m.changesState).map((m) => m.name));
+    defineMethods(this, async (self, name, args) => {
+      try {
+        return await self.personalizer[name](...args);
+      } finally {
+        // Saved after a failed call too: a call that throws may still have changed the
+        // state (importState of corrupted bytes leaves a clean start).
+        if (changes.has(name)) self.#save();
+      }
+    });
+  }
+
   get backend() {
     return this.personalizer.backend;
-  }
-
-  /** Record an event; the state (session and personal head) is saved after it. */
-  async observe(event) {
-    await this.personalizer.observe(event);
-    this.#save();
-  }
-
-  rerank(candidates, options) {
-    return this.personalizer.rerank(candidates, options);
-  }
-
-  session() {
-    return this.personalizer.session();
-  }
-
-  setLearning(options) {
-    return this.personalizer.setLearning(options);
-  }
-
-  exportPrivateUpdate(privacy) {
-    return this.personalizer.exportPrivateUpdate(privacy);
   }
 
   /** Resolves once every change so far is stored. */

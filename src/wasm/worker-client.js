@@ -5,6 +5,8 @@
 //   const p = await WorkerPersonalizer.create(bytes, { backend: "auto" });
 //   await p.observe(event); const ranked = await p.rerank(candidates);
 
+import { defineMethods } from "./methods.js";
+
 export class WorkerPersonalizer {
   #worker;
   #pending = new Map();
@@ -12,12 +14,12 @@ export class WorkerPersonalizer {
 
   constructor(worker) {
     this.#worker = worker;
-    worker.onmessage = ({ data: { id, result, error, backend } }) => {
+    worker.onmessage = ({ data: { id, result, error, code, backend } }) => {
       if (backend !== undefined) this.backend = backend;
       const call = this.#pending.get(id);
       if (!call) return;
       this.#pending.delete(id);
-      if (error !== undefined) call.reject(new Error(error));
+      if (error !== undefined) call.reject(Object.assign(new Error(error), code === undefined ? {} : { code }));
       else call.resolve(result);
     };
     worker.onerror = (event) => {
@@ -48,15 +50,10 @@ export class WorkerPersonalizer {
     }
   }
 
-  observe(event) { return this.#call("observe", [event]); }
-  rerank(candidates, options) { return this.#call("rerank", [candidates, options]); }
-  session() { return this.#call("session"); }
-  clearSession() { return this.#call("clearSession"); }
-  setLearning(options) { return this.#call("setLearning", [options]); }
-  exportState() { return this.#call("exportState"); }
-  importState(bytes) { return this.#call("importState", [bytes]); }
-  forget() { return this.#call("forget"); }
-  exportPrivateUpdate(privacy) { return this.#call("exportPrivateUpdate", [privacy]); }
+  static {
+    // Every method of ./methods.js, answered by the worker.
+    defineMethods(this, (self, name, args) => self.#call(name, args));
+  }
 
   /** Stop the worker; pending calls reject. */
   terminate() {

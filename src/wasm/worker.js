@@ -1,8 +1,9 @@
 // The module worker behind `pocketrank/worker`: owns the Personalizer so model work never
 // blocks the page's main thread. Messages: {id, method, args} -> {id, result | error, backend}.
 import { Personalizer } from "./pocketrank.js";
+import { METHODS } from "./methods.js";
 
-const METHODS = new Set(["observe", "rerank", "session", "clearSession", "setLearning", "exportState", "importState", "forget", "exportPrivateUpdate"]);
+const NAMES = new Set(METHODS.map((m) => m.name));
 let personalizer = null;
 
 self.onmessage = async ({ data: { id, method, args = [] } }) => {
@@ -12,7 +13,7 @@ self.onmessage = async ({ data: { id, method, args = [] } }) => {
       const [bundle, options] = args;
       await personalizer?.free();
       personalizer = await Personalizer.create(bundle, options);
-    } else if (!METHODS.has(method)) {
+    } else if (!NAMES.has(method)) {
       throw new Error(`worker: unknown method ${JSON.stringify(method)}`);
     } else if (!personalizer) {
       throw new Error("worker: the personalizer is not created yet");
@@ -22,6 +23,6 @@ self.onmessage = async ({ data: { id, method, args = [] } }) => {
     // The backend travels with every answer: it changes if the GPU is lost.
     self.postMessage({ id, result, backend: personalizer?.backend });
   } catch (e) {
-    self.postMessage({ id, error: e instanceof Error ? e.message : String(e), backend: personalizer?.backend });
+    self.postMessage({ id, error: e instanceof Error ? e.message : String(e), code: e?.code, backend: personalizer?.backend });
   }
 };

@@ -4,7 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use pocketrank::{Bundle, Ranker};
+use pocketrank::rank::{Candidates, ready};
+use pocketrank::{Bundle, Candidate, Event, Ranker, RerankOptions};
 use serde_json::Value;
 
 /// The project root.
@@ -38,4 +39,20 @@ pub fn golden() -> Value {
 pub fn from_root(relative: &str) -> PathBuf {
     let p = Path::new(relative);
     if p.is_absolute() { p.to_path_buf() } else { root().join(p) }
+}
+
+/// Scores of `candidates` in their given order, through the one scoring path.
+pub fn scores(ranker: &Ranker, events: &[Event], candidates: &[Candidate], options: &RerankOptions) -> Vec<f32> {
+    let scored = ready(ranker.score(events, Candidates::Listed(candidates), options)).expect("the CPU scores at once");
+    scored.scored.totals(&ranker.weights())
+}
+
+/// A bundle's config.json as JSON.
+pub fn config_of(bundle: &Bundle) -> Value {
+    serde_json::from_slice(bundle.part(pocketrank::bundle::Part::Config).unwrap()).unwrap()
+}
+
+/// `bundle` with `config` as its config.json.
+pub fn with_config(bundle: &Bundle, config: &Value) -> Bundle {
+    bundle.clone().with(pocketrank::bundle::Part::Config, serde_json::to_vec(config).unwrap())
 }

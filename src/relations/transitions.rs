@@ -13,11 +13,120 @@
 //! per row: successor count (u8) | per successor: its row (LEB128) | probability × 255 (u8).
 
 use std::collections::HashMap;
+use std::ops::{Add, Mul};
 
 use crate::error::{Error, Result};
 
 /// Session items, most recent first, that the transition score looks back over.
 pub const RECENT_ITEMS: usize = 3;
+
+/// Every consecutive pair of a set of sequences, counted once: the exact table of the
+/// model-free baseline and the stand-in server, and the pruned table the bundle ships, both
+/// derive from it.
+#[derive(Debug, Clone)]
+pub struct Counts {
+    /// `pairs[item]`: successor → times it came right after `item`.
+    pairs: Vec<HashMap<usize, u32>>,
+    /// Occurrences of each item in the sequences.
+    popularity: Vec<u32>,
+}
+
+impl Counts {
+    /// Count the pairs of `sequences` of items `0..items` (others are skipped).
+    pub fn count<'a>(sequences: impl IntoIterator<Item = &'a [usize]>, items: usize) -> Counts {
+        let mut pairs: Vec<HashMap<usize, u32>> = vec![HashMap::new(); items];
+        let mut popularity = vec![0u32; items];
+        for sequence in sequences {
+            for &item in sequence {
+                if let Some(n) = popularity.get_mut(item) {
+                    *n = n.saturating_add(1);
+                }
+            }
+            for pair in sequence.windows(2) {
+                if let ([from, next], true) = (pair, pair.iter().all(|&i| i < items))
+                    && let Some(row) = pairs.get_mut(*from)
+                {
+                    let n = row.entry(*next).or_default();
+                    *n = n.saturating_add(1);
+                }
+            }
+        }
+        Counts { pairs, popularity }
+    }
+
+    /// Occurrences of each item.
+    pub fn popularity(&self) -> &[u32] {
+        &self.popularity
+    }
+
+    /// Every successor of every item with P(next | item) = count / all successions of item.
+    pub fn exact(&self) -> Vec<Vec<(usize, f64)>> {
+        self.pairs
+            .iter()
+            .map(|row| {
+                let total: f64 = row.values().map(|&n| f64::from(n)).sum();
+                row.iter().map(|(&next, &n)| (next, f64::from(n) / total)).collect()
+            })
+            .collect()
+    }
+
+    /// The `per_item` likeliest successors of every item, as a bundle table over catalog rows
+    /// (row 0, the unknown item, is neither a source nor a successor). P stays over all
+    /// successors. Most pairs occur once, so ties are the rule: they go to the more popular
+    /// successor, then the lower row.
+    pub fn pruned(&self, per_item: usize) -> Transitions {
+        let per_item = per_item.min(usize::from(u8::MAX));
+        let popularity = |row: usize| self.popularity.get(row).copied().unwrap_or(0);
+        let successors = self
+            .pairs
+            .iter()
+            .enumerate()
+            .map(|(from, row)| {
+                if from == 0 {
+                    return Vec::new();
+                }
+                let total: u32 = row.iter().filter(|&(&next, _)| next != 0).map(|(_, &n)| n).fold(0, u32::saturating_add);
+                let mut ranked: Vec<(usize, u32)> = row.iter().filter(|&(&next, _)| next != 0).map(|(&next, &n)| (next, n)).collect();
+                ranked.sort_by(|a, b| b.1.cmp(&a.1).then(popularity(b.0).cmp(&popularity(a.0))).then(a.0.cmp(&b.0)));
+                ranked
+                    .into_iter()
+                    .take(per_item)
+                    .filter_map(|(next, n)| {
+                        let q = (255.0 * f64::from(n) / f64::from(total)).round() as u8;
+                        // A successor whose probability rounds to 0 would add nothing.
+                        Some((u32::try_from(next).ok()?, q)).filter(|_| q > 0)
+                    })
+                    .collect()
+            })
+            .collect();
+        Transitions { successors }
+    }
+}
+
+/// For each item that follows one of `recent` (items, most recent first), its parts of
+/// Σ_j ½^j · P(item | `recent[j]`) over the first [`RECENT_ITEMS`], as (j, ½^j·P) in order
+/// of j. The one transition score: the shipped table, the baseline and the stand-in server
+/// all read it, and an explanation can name the session item each part came from.
+pub fn decayed<T, S>(recent: &[usize], successors: impl Fn(usize) -> S) -> HashMap<usize, Vec<(usize, T)>>
+where
+    T: Copy + Add<Output = T> + Mul<Output = T> + From<f32>,
+    S: IntoIterator<Item = (usize, T)>,
+{
+    let mut parts: HashMap<usize, Vec<(usize, T)>> = HashMap::new();
+    let mut decay = T::from(1.0);
+    for (j, &item) in recent.iter().take(RECENT_ITEMS).enumerate() {
+        for (next, p) in successors(item) {
+            parts.entry(next).or_default().push((j, decay * p));
+        }
+        decay = decay * T::from(0.5);
+    }
+    parts
+}
+
+/// The sum of [`decayed`]'s parts, added in order.
+pub fn total<T: Copy + Add<Output = T> + From<f32>>(parts: &[(usize, T)]) -> T {
+    parts.iter().fold(T::from(0.0), |sum, &(_, p)| sum + p)
+}
 
 /// Pruned successor lists, indexed by catalog row.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,41 +136,10 @@ pub struct Transitions {
 }
 
 impl Transitions {
-    /// From sequences of catalog rows (1..rows; row 0 = unknown, skipped): count each
-    /// consecutive pair, keep the `per_item` likeliest successors of every item with
-    /// P = count / all successions of that item. Most pairs occur once, so ties are the rule:
-    /// they go to the more popular successor (more occurrences in `sequences`), then the lower
-    /// row.
+    /// From sequences of catalog rows (row 0 = unknown, skipped), the `per_item` likeliest
+    /// successors of each of `rows` rows ([`Counts::pruned`]).
     pub fn count<'a>(sequences: impl IntoIterator<Item = &'a [usize]>, rows: usize, per_item: usize) -> Transitions {
-        let mut counts: Vec<HashMap<usize, u32>> = vec![HashMap::new(); rows];
-        let mut popularity = vec![0u32; rows];
-        for sequence in sequences {
-            for &item in sequence.iter().filter(|&&item| item < rows) {
-                popularity[item] += 1;
-            }
-            for pair in sequence.windows(2) {
-                if pair[0] != 0 && pair[1] != 0 && pair[0] < rows && pair[1] < rows {
-                    *counts[pair[0]].entry(pair[1]).or_default() += 1;
-                }
-            }
-        }
-        let per_item = per_item.min(u8::MAX as usize);
-        let successors = counts
-            .into_iter()
-            .map(|row| {
-                let total: u32 = row.values().sum();
-                let mut ranked: Vec<(usize, u32)> = row.into_iter().collect();
-                ranked.sort_by(|a, b| b.1.cmp(&a.1).then(popularity[b.0].cmp(&popularity[a.0])).then(a.0.cmp(&b.0)));
-                ranked
-                    .into_iter()
-                    .take(per_item)
-                    .map(|(next, n)| (next as u32, (255.0 * f64::from(n) / f64::from(total)).round() as u8))
-                    // A successor whose probability rounds to 0 would add nothing.
-                    .filter(|&(_, q)| q > 0)
-                    .collect()
-            })
-            .collect();
-        Transitions { successors }
+        Counts::count(sequences, rows).pruned(per_item)
     }
 
     /// Catalog rows covered (items + 1).
@@ -74,19 +152,21 @@ impl Transitions {
         self.successors.iter().map(Vec::len).sum()
     }
 
-    /// For each of `candidates` (catalog rows), Σ_j ½^j · P(candidate | `recent[j]`) over the
-    /// first [`RECENT_ITEMS`] of `recent` (catalog rows, most recent first; unknown rows add
-    /// nothing).
+    /// The kept successors of `row` with their probabilities.
+    fn successors(&self, row: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
+        self.successors.get(row).into_iter().flatten().map(|&(next, q)| (next as usize, f32::from(q) / 255.0))
+    }
+
+    /// For each of `candidates` (catalog rows), the parts of its transition score from
+    /// `recent` (catalog rows, most recent first; unknown rows add nothing): see [`decayed`].
+    pub fn parts(&self, recent: &[usize], candidates: &[usize]) -> Vec<Vec<(usize, f32)>> {
+        let by_row = decayed(recent, |item| self.successors(item));
+        candidates.iter().map(|row| by_row.get(row).cloned().unwrap_or_default()).collect()
+    }
+
+    /// Σ_j ½^j · P(candidate | `recent[j]`) for each of `candidates` ([`Transitions::parts`] summed).
     pub fn scores(&self, recent: &[usize], candidates: &[usize]) -> Vec<f32> {
-        let mut by_row: HashMap<usize, f32> = HashMap::new();
-        let mut decay = 1.0f32;
-        for &item in recent.iter().take(RECENT_ITEMS) {
-            for &(next, q) in self.successors.get(item).map(Vec::as_slice).unwrap_or_default() {
-                *by_row.entry(next as usize).or_default() += decay * f32::from(q) / 255.0;
-            }
-            decay *= 0.5;
-        }
-        candidates.iter().map(|row| by_row.get(row).copied().unwrap_or(0.0)).collect()
+        self.parts(recent, candidates).iter().map(|parts| total(parts)).collect()
     }
 
     /// The `transitions.bin` bytes.

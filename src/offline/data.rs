@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::input::{Candidate, Event, EventKind};
+use crate::api::{Candidate, Event, EventKind};
 
 /// A catalog and its users' interaction sequences.
 pub struct Dataset {

@@ -7,9 +7,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::data::{Dataset, Split};
+use crate::offline::data::{Dataset, Split};
 use crate::error::{Error, Result};
-use crate::input::RerankOptions;
+use crate::api::RerankOptions;
+use crate::catalog::window;
 use crate::rank::Ranker;
 
 /// Cut-offs reported for HR and NDCG.
@@ -172,7 +173,28 @@ impl Metrics {
 /// The target's 0-based position in the list `ranker` returns for `case`.
 pub fn target_position(ranker: &Ranker, data: &Dataset, case: &Case) -> Result<Option<usize>> {
     let history = &data.users[case.user].1[..case.history_len];
-    position_with_history(ranker, data, case, &history[history.len().saturating_sub(ranker.max_events())..])
+    position_with_history(ranker, data, case, window(history, ranker.max_events()))
+}
+
+/// Evaluate a ranker on the test split of every protocol whose candidate file exists in `dir`.
+pub fn test_metrics(ranker: &Ranker, data: &Dataset, dir: &Path) -> Result<Vec<(Protocol, Metrics)>> {
+    let mut out = Vec::new();
+    for protocol in Protocol::ALL {
+        if !dir.join("candidates").join(format!("{}.tsv", protocol.candidate_file())).exists() {
+            continue;
+        }
+        let cases = cases(data, dir, protocol, Split::Test)?;
+        out.push((protocol, evaluate(ranker, data, &cases, || {})?));
+    }
+    Ok(out)
+}
+
+/// Only the cases whose target is one of the item ids listed in `file` (one a line: e.g. a
+/// cold-start model's withheld.txt).
+pub fn only_targets(cases: Vec<Case>, data: &Dataset, file: &Path) -> Result<Vec<Case>> {
+    let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
+    let ids: std::collections::HashSet<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    Ok(cases.into_iter().filter(|case| ids.contains(data.ids[case.target].as_str())).collect())
 }
 
 /// Evaluate `cases`, calling `tick` after each.
@@ -234,6 +256,18 @@ pub struct LearningMetrics {
     pub lessons: usize,
 }
 
+impl LearningMetrics {
+    /// NDCG@10 learned over frozen, last k events, minus 1.
+    pub fn relative_gain(&self) -> f64 {
+        self.learned_k.ndcg10() / self.frozen_k.ndcg10().max(1e-12) - 1.0
+    }
+
+    /// The share of the gap from the last k events to the full history that learning closes.
+    pub fn gap_closed(&self) -> f64 {
+        (self.learned_k.ndcg10() - self.frozen_k.ndcg10()) / (self.frozen_full.ndcg10() - self.frozen_k.ndcg10())
+    }
+}
+
 /// On-device learning, offline: for each case, the history without its last `k` events is
 /// played as earlier visits of `k` events each (at most `max_visits`, the newest): at each
 /// event the shopper is shown a slate in server order (the stand-in server's top 9 for the
@@ -251,7 +285,7 @@ pub fn evaluate_learning(
 ) -> Result<LearningMetrics> {
     use rand::{Rng, SeedableRng};
 
-    let server = crate::train::TransitionServer::fit(data);
+    let server = crate::offline::servers::TransitionServer::fit(data);
     let (mut frozen_k, mut learned_k, mut frozen_full) = (Vec::new(), Vec::new(), Vec::new());
     let (mut worse, mut better, mut lessons) = (0, 0, 0);
     let ndcg = |p: Option<usize>| Metrics::from_positions(&[p]).ndcg10();
@@ -262,7 +296,7 @@ pub fn evaluate_learning(
         let mut rng = rand::rngs::StdRng::seed_from_u64(case.user as u64);
         personalizer.forget()?;
         let visits: Vec<&[usize]> = earlier.chunks(k.max(1)).collect();
-        for visit in &visits[visits.len().saturating_sub(max_visits)..] {
+        for visit in window(&visits, max_visits) {
             personalizer.clear_session();
             for (j, &item) in visit.iter().enumerate() {
                 let context = &visit[..j];
@@ -278,7 +312,7 @@ pub fn evaluate_learning(
                 }
                 personalizer.rerank(&data.candidate_list(&slate), &RerankOptions::default())?;
                 let mut click = data.events(&[item]).remove(0);
-                click.kind = crate::input::EventKind::Click;
+                click.kind = crate::api::EventKind::Click;
                 click.ts = j as f64;
                 lessons += usize::from(!context.is_empty());
                 personalizer.observe(click)?;

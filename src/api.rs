@@ -102,6 +102,10 @@ pub struct Ranked {
     pub rank: usize,
     /// Position in the server's list, 1-based.
     pub server_rank: usize,
+    /// The score's terms (their sum is `score`). Rust callers read them; the JS API does not
+    /// send them yet.
+    #[serde(skip)]
+    pub terms: crate::rank::score::Terms,
 }
 
 /// Deserialise a settings object, naming the failing field under `path` in the error.

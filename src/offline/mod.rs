@@ -1,0 +1,10 @@
+//! Offline work on real data (feature `cli`, never in the wasm build): data sets, other
+//! catalogs converted to the shared format, the evaluation protocols, stand-in servers, and
+//! the choice of weights on validation.
+
+pub mod calibrate;
+pub mod convert;
+pub mod data;
+pub mod eval;
+pub mod search;
+pub mod servers;

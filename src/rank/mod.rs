@@ -1,0 +1,381 @@
+//! Session + server candidates → scores (per term) → re-ranked list. [`Ranker::score`] is
+//! the one scoring path: the CLI, evaluation, calibration and the browser all take it, and
+//! [`order`] is the one ordering stage after it.
+
+pub mod order;
+pub mod score;
+
+use std::collections::HashSet;
+use std::task::{Context, Poll, Waker};
+
+use burn::module::{Module, Param};
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+
+use crate::api::{Candidate, Event, EventKind, Ranked, RerankOptions};
+use crate::bundle::Bundle;
+use crate::catalog::{Catalog, window};
+use crate::error::{Error, Result};
+use crate::learn::{HeadParams, Slate};
+use crate::model::{Model, ModelConfig};
+use crate::relations::Relations;
+use crate::relations::transitions::RECENT_ITEMS;
+use crate::text::{TitleTokenizer, TokenBatch};
+use score::{Features, Scored, Weights};
+
+/// A loaded model with its tokenizer, catalog and relation tables, ready to score.
+pub struct Ranker {
+    model: Model,
+    config: ModelConfig,
+    tokenizer: TitleTokenizer,
+    catalog: Catalog,
+    device: Device,
+    /// sha256 of what scores (weights and relation tables): personal state and private
+    /// updates are tied to it.
+    fingerprint: [u8; 32],
+    relations: Relations,
+    /// The head's server weights as numbers (the tensors hold them too, for the record).
+    server_weights: [f32; 2],
+}
+
+/// Candidates encoded once ([`Ranker::encode_candidates`]), to score many sessions against.
+pub struct EncodedCandidates {
+    candidates: Vec<Candidate>,
+    /// `[n, d]`; `None` when there are no candidates.
+    vectors: Option<Tensor<2>>,
+}
+
+/// The candidates of one scoring call.
+#[derive(Clone, Copy)]
+pub enum Candidates<'a> {
+    /// Candidates as the server sent them: encoded in this call.
+    Listed(&'a [Candidate]),
+    /// Candidates encoded beforehand (a whole catalog).
+    Encoded(&'a EncodedCandidates),
+}
+
+impl Candidates<'_> {
+    fn list(&self) -> &[Candidate] {
+        match self {
+            Candidates::Listed(c) => c,
+            Candidates::Encoded(e) => &e.candidates,
+        }
+    }
+}
+
+/// One scoring call's result: every candidate's fit and features, and, for a non-empty
+/// session, what learning needs to remember about the slate.
+pub struct ScoredSlate {
+    /// Fit and features, in server order.
+    pub scored: Scored,
+    /// The slate for learning (`None` for an empty session or no candidates).
+    pub slate: Option<Slate>,
+}
+
+async fn read_floats<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>> {
+    let failed = |e: &dyn std::fmt::Debug| Error::model(format!("reading a result back: {}", one_line(&format!("{e:?}"))));
+    let data = tensor.into_data_async().await.map_err(|e| failed(&e))?;
+    data.try_to_vec::<f32>().map_err(|e| failed(&e))
+}
+
+/// A backend's multi-line error report ("X / Caused by: / Y / Backtrace: ...") as "X: Y",
+/// fit for a message a page shows or logs.
+fn one_line(report: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for line in report.lines().map(str::trim) {
+        if line.starts_with("Backtrace") || line.starts_with("No backtrace") {
+            break;
+        }
+        if !line.is_empty() && line != "Caused by:" && parts.last() != Some(&line) {
+            parts.push(line);
+        }
+    }
+    parts.join(": ")
+}
+
+/// The result of a future that its backend completes at once (the CPU backends do). Lets the
+/// native tools share the async scoring path instead of keeping a second, blocking copy; a
+/// future that is still pending (a GPU readback) is an error, not a wait.
+pub fn ready<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
+    let mut future = std::pin::pin!(future);
+    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(result) => result,
+        Poll::Pending => Err(Error::model("this backend answers asynchronously; use the async API")),
+    }
+}
+
+/// The inputs of one item to the item encoder.
+struct ItemInput<'a> {
+    row: usize,
+    title: &'a str,
+}
+
+impl Ranker {
+    /// Load a verified bundle onto `device`.
+    pub fn from_bundle(bundle: &Bundle, device: Device) -> Result<Ranker> {
+        let decoded = crate::bundle::decode(bundle, &device)?;
+        let mut ranker = Ranker::from_parts(decoded.model, decoded.config, decoded.tokenizer, decoded.catalog, device);
+        ranker.fingerprint = decoded.fingerprint;
+        ranker.relations = decoded.relations;
+        Ok(ranker)
+    }
+
+    /// Wrap a model in memory (training validates with the same code path it ships), without
+    /// relation tables.
+    pub fn from_parts(model: Model, config: ModelConfig, tokenizer: TitleTokenizer, catalog: Catalog, device: Device) -> Ranker {
+        let server = model.head.server.val().into_data().try_to_vec::<f32>().unwrap_or_default();
+        let server_weights = [server.first().copied().unwrap_or(0.0), server.get(1).copied().unwrap_or(0.0)];
+        Ranker { model: model.valid(), config, tokenizer, catalog, device, fingerprint: [0; 32], relations: Relations::default(), server_weights }
+    }
+
+    /// The same ranker with other relation tables (calibration scores with a table counted
+    /// on the training split alone).
+    pub fn with_relations(mut self, relations: Relations) -> Ranker {
+        self.relations = relations;
+        self
+    }
+
+    /// The relation tables it scores with.
+    pub fn relations(&self) -> &Relations {
+        &self.relations
+    }
+
+    /// The architecture.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// sha256 of the bundle parts this ranker scores with (zeros for an in-memory model).
+    pub fn fingerprint(&self) -> &[u8; 32] {
+        &self.fingerprint
+    }
+
+    /// The title tokenizer.
+    pub fn tokenizer(&self) -> &TitleTokenizer {
+        &self.tokenizer
+    }
+
+    /// The model (read-only).
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Whether `id` has a learned ID embedding.
+    pub fn knows(&self, id: &str) -> bool {
+        self.catalog.contains(id)
+    }
+
+    /// Number of events the session window holds.
+    pub fn max_events(&self) -> usize {
+        self.config.session.max_events
+    }
+
+    /// `id`'s row of the ID table (0 = not in the catalog: known by its title alone).
+    pub fn row(&self, id: &str) -> usize {
+        self.catalog.row(id)
+    }
+
+    /// The device this ranker computes on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// The weights of the terms other than the fit, as the head and the config hold them.
+    pub fn weights(&self) -> Weights {
+        Weights {
+            rank: self.server_weights[0],
+            server_score: self.server_weights[1],
+            repeat: self.config.head.repeat_log_odds as f32,
+            transition: self.config.head.transition_weight as f32,
+        }
+    }
+
+    /// Re-rank `candidates` (in server order) for a session of `events` (oldest first), on a
+    /// backend that answers at once (the CPU): [`Ranker::score`], then [`order::ranked`].
+    ///
+    /// An empty session leaves only the server term, so the server's order is kept. Equal
+    /// scores keep the server's order too.
+    pub fn rerank(&self, events: &[Event], candidates: &[Candidate], options: &RerankOptions) -> Result<Vec<Ranked>> {
+        let scored = ready(self.score(events, Candidates::Listed(candidates), options))?;
+        Ok(order::ranked(candidates, scored.scored.terms(&self.weights())))
+    }
+
+    /// The one scoring path: the session window's state, each candidate's fit and the inputs
+    /// of every other term. What the caller needs back from the model (fit, and for learning
+    /// the candidate and session vectors) is packed into one tensor and read back once: on a
+    /// GPU each readback is a round trip to the device.
+    pub async fn score(&self, events: &[Event], candidates: Candidates<'_>, options: &RerankOptions) -> Result<ScoredSlate> {
+        let list = candidates.list();
+        let n = list.len();
+        let offset = events.len().saturating_sub(self.max_events());
+        let events = window(events, self.max_events());
+        let features = self.features(events, offset, list, options);
+        if n == 0 || events.is_empty() {
+            // No session: nothing for the model to fit, nothing to learn from.
+            return Ok(ScoredSlate { scored: Scored { fit: vec![0.0; n], features }, slate: None });
+        }
+        let d = self.config.item.d_model;
+        let e = events.len();
+        let (session, vectors) = match candidates {
+            Candidates::Listed(list) => {
+                let items: Vec<ItemInput> = events.iter().map(|ev| self.item_input(&ev.item_id, ev.title.as_deref())).chain(list.iter().map(|c| self.item_input(&c.id, Some(&c.title)))).collect();
+                let vectors = self.encode_items(&items)?; // [e + n, d]
+                (self.session_state(vectors.clone().slice([0..e, 0..d]), events)?, vectors.slice([e..e + n, 0..d]))
+            }
+            Candidates::Encoded(encoded) => {
+                let Some(vectors) = &encoded.vectors else { return Err(Error::model("encoded candidates without vectors")) };
+                let items: Vec<ItemInput> = events.iter().map(|ev| self.item_input(&ev.item_id, ev.title.as_deref())).collect();
+                let session = self.session_state(self.encode_items(&items)?, events)?;
+                // A whole catalog: learning never remembers it, so only the fit comes back.
+                let fit = read_floats(self.model.head.fit(session, vectors.clone())).await?;
+                return Ok(ScoredSlate { scored: Scored { fit, features }, slate: None });
+            }
+        };
+        let fit = self.model.head.fit(session.clone(), vectors.clone()); // [n]
+        let packed = Tensor::cat(vec![fit, vectors.reshape([n * d]), session.reshape([d])], 0);
+        let mut values = read_floats(packed).await?;
+        let session = values.split_off(n + n * d);
+        let vectors = values.split_off(n);
+        let scored = Scored { fit: values, features };
+        let weights = self.weights();
+        let slate = Slate {
+            ids: list.iter().map(|c| c.id.clone()).collect(),
+            vectors,
+            server: scored.features.iter().flat_map(Features::server).collect(),
+            offsets: scored.terms(&weights).iter().map(score::Terms::fixed).collect(),
+            session,
+        };
+        Ok(ScoredSlate { scored, slate: Some(slate) })
+    }
+
+    /// The inputs of every term but the fit, for a session window `events` that starts at
+    /// index `offset` of the events as given.
+    fn features(&self, events: &[Event], offset: usize, candidates: &[Candidate], options: &RerankOptions) -> Vec<Features> {
+        let bought: HashSet<&str> = events.iter().filter(|ev| ev.kind == EventKind::Purchase).map(|ev| ev.item_id.as_str()).collect();
+        let parts = match &self.relations.transitions {
+            Some(table) => {
+                let recent: Vec<usize> = events.iter().rev().take(RECENT_ITEMS).map(|ev| self.row(&ev.item_id)).collect();
+                let rows: Vec<usize> = candidates.iter().map(|c| self.row(&c.id)).collect();
+                table.parts(&recent, &rows)
+            }
+            None => vec![Vec::new(); candidates.len()],
+        };
+        // Part j of a transition score follows the j-th most recent event of the window.
+        let newest = offset + events.len();
+        candidates
+            .iter()
+            .zip(parts)
+            .enumerate()
+            .map(|(i, (c, parts))| Features {
+                log_rank: if options.server_order { -((i + 1) as f32).ln() } else { 0.0 },
+                server_score: c.server_score.unwrap_or(0.0) as f32,
+                bought: bought.contains(c.id.as_str()),
+                transition_parts: parts.into_iter().map(|(j, p)| (newest.saturating_sub(j + 1), p)).collect(),
+            })
+            .collect()
+    }
+
+    /// The head's current parameters.
+    pub fn head_params(&self) -> Result<HeadParams> {
+        let head = &self.model.head;
+        let bias = match &head.query.bias {
+            Some(b) => ready(read_floats(b.val()))?,
+            None => vec![0.0; self.config.item.d_model],
+        };
+        Ok(HeadParams { d: self.config.item.d_model, weight: ready(read_floats(head.query.weight.val()))?, bias, server: self.server_weights })
+    }
+
+    /// Replace the head's parameters (a personal head, or the shipped one back).
+    pub fn set_head(&mut self, params: &HeadParams) -> Result<()> {
+        let d = self.config.item.d_model;
+        if params.d != d || params.weight.len() != d * d || params.bias.len() != d {
+            return Err(Error::invalid("head", format!("parameters for width {} do not fit this model (width {d})", params.d)));
+        }
+        let head = &mut self.model.head;
+        head.query.weight = Param::from_data(TensorData::new(params.weight.clone(), [d, d]), &self.device);
+        head.query.bias = Some(Param::from_data(TensorData::new(params.bias.clone(), [d]), &self.device));
+        head.server = Param::from_data(TensorData::new(params.server.to_vec(), [2]), &self.device);
+        self.server_weights = params.server;
+        Ok(())
+    }
+
+    /// Encode `candidates` once, to score many sessions against them with
+    /// [`Candidates::Encoded`] (retrieval over a whole catalog).
+    pub fn encode_candidates(&self, candidates: &[Candidate]) -> Result<EncodedCandidates> {
+        let mut chunks = Vec::new();
+        // In chunks: one tokenised batch of a whole catalog would pad every title to the longest.
+        for chunk in candidates.chunks(2048) {
+            let items: Vec<ItemInput> = chunk.iter().map(|c| self.item_input(&c.id, Some(&c.title))).collect();
+            chunks.push(self.encode_items(&items)?);
+        }
+        let vectors = if chunks.is_empty() { None } else { Some(Tensor::cat(chunks, 0)) };
+        Ok(EncodedCandidates { candidates: candidates.to_vec(), vectors })
+    }
+
+    /// A full-window session and `n` candidates made of catalog items (ids as titles), to time
+    /// backends on the work a real call does without touching anyone's data.
+    pub fn synthetic_request(&self, n: usize) -> (Vec<Event>, Vec<Candidate>) {
+        let mut ids = self.catalog.ids().iter().cycle();
+        let events = (0..self.max_events())
+            .map(|ts| {
+                let id = ids.next().cloned().unwrap_or_default();
+                Event { title: Some(id.clone()), item_id: id, kind: EventKind::Click, ts: ts as f64 }
+            })
+            .collect();
+        let candidates = (0..n)
+            .map(|_| {
+                let id = ids.next().cloned().unwrap_or_default();
+                Candidate { title: id.clone(), id, category: None, price: None, server_score: None }
+            })
+            .collect();
+        (events, candidates)
+    }
+
+    fn item_input<'a>(&self, id: &str, title: Option<&'a str>) -> ItemInput<'a> {
+        ItemInput { row: self.row(id), title: title.unwrap_or("") }
+    }
+
+    /// `[m, d]` vectors of `items`.
+    fn encode_items(&self, items: &[ItemInput]) -> Result<Tensor<2>> {
+        let tokens = items.iter().map(|item| self.tokenizer.encode(item.title)).collect::<Result<Vec<_>>>()?;
+        // As wide as the longest title of this call (each is already cut to the model's limit):
+        // padding is masked out of the mean, so a narrower batch scores the same for less work.
+        let width = tokens.iter().map(Vec::len).max().unwrap_or(0).max(1);
+        let batch = TokenBatch::pack(tokens.iter().map(Vec::as_slice), width);
+        let m = items.len();
+        let rows: Vec<i64> = items.iter().map(|item| item.row as i64).collect();
+        let rows = Tensor::<1, Int>::from_data(TensorData::new(rows, [m]), &self.device);
+        let (token_ids, token_mask) = batch.into_tensors(&self.device);
+        Ok(self.model.item.forward(rows, token_ids, token_mask))
+    }
+
+    /// `[1, d]` session state after the newest of `events` (`vectors`: `[e, d]`, e ≤ the window).
+    ///
+    /// The window is cut to the session's own length: padding is masked out of attention
+    /// anyway, and the newest event keeps its trained position, so a short session reads the
+    /// same for a fraction of the work.
+    fn session_state(&self, vectors: Tensor<2>, events: &[Event]) -> Result<Tensor<2>> {
+        let d = self.config.item.d_model;
+        let e = events.len();
+        let types: Vec<i64> = events.iter().map(|ev| ev.kind.index() as i64).collect();
+        let types = Tensor::<2, Int>::from_data(TensorData::new(types, [1, e]), &self.device);
+        let padding = Tensor::<2, Bool>::from_data(TensorData::new(vec![false; e], [1, e]), &self.device);
+        let states = self.model.session.forward(vectors.reshape([1, e, d]), types, padding); // [1, e, d]
+        Ok(states.slice([0..1, e - 1..e, 0..d]).reshape([1, d]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn backend_reports_fold_to_one_line() {
+        let report = "The device is poisoned\nCaused by:\n  The device is poisoned\nCaused by:\n  Destroyed: Device was destroyed.\nBacktrace:\nNo backtrace available";
+        assert_eq!(one_line(report), "The device is poisoned: Destroyed: Device was destroyed.");
+    }
+}

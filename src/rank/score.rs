@@ -1,0 +1,121 @@
+//! Per-term scores. A candidate's score is the sum of its terms, kept apart until the ordering
+//! stage: calibration re-weighs them, learning treats the fixed ones as fixed, and an
+//! explanation can say which term (and which session item) moved an item.
+
+use serde::{Deserialize, Serialize};
+
+use crate::relations::transitions;
+
+/// The weights of the terms that are not the model's fit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weights {
+    /// Weight of −ln(server rank).
+    pub rank: f32,
+    /// Weight of the server's own score.
+    pub server_score: f32,
+    /// Score offset of an item the shopper already bought in the session.
+    pub repeat: f32,
+    /// Weight of the item-transition score.
+    pub transition: f32,
+}
+
+/// One candidate's score, term by term.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Terms {
+    /// How well the item fits the session: the model (0 for an empty session).
+    pub fit: f32,
+    /// What the server's rank and score add.
+    pub server: f32,
+    /// The repeat prior, when the shopper already bought the item in the session.
+    pub repeat: f32,
+    /// The item-transition term, the sum of `transition_from`.
+    pub transition: f32,
+    /// The transition term's parts: (index of the session event it follows, in the events
+    /// as given; its weighted part).
+    pub transition_from: Vec<(usize, f32)>,
+}
+
+impl Terms {
+    /// The score: fit and trust, plus the fixed terms.
+    pub fn total(&self) -> f32 {
+        (self.fit + self.server) + (self.repeat + self.transition)
+    }
+
+    /// The terms that learning leaves alone (the repeat prior and the transition term).
+    pub fn fixed(&self) -> f32 {
+        self.repeat + self.transition
+    }
+}
+
+/// What a candidate brings to scoring besides the model's fit: the raw inputs of every other
+/// term, so that the terms can be formed again under other weights (calibration).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Features {
+    /// −ln(server rank), 0 without server order.
+    pub log_rank: f32,
+    /// The server's score, 0 when absent.
+    pub server_score: f32,
+    /// Whether the shopper bought the item in the session window.
+    pub bought: bool,
+    /// Unweighted transition parts: (session event index, ½^j·P).
+    pub transition_parts: Vec<(usize, f32)>,
+}
+
+impl Features {
+    /// The `[2]` server inputs of the head.
+    pub fn server(&self) -> [f32; 2] {
+        [self.log_rank, self.server_score]
+    }
+
+    /// The terms of a candidate with model fit `fit` under `weights`. The one place terms are
+    /// formed.
+    pub fn terms(&self, fit: f32, weights: &Weights) -> Terms {
+        let raw = transitions::total(&self.transition_parts);
+        Terms {
+            fit,
+            server: weights.rank * self.log_rank + weights.server_score * self.server_score,
+            repeat: if self.bought { weights.repeat } else { 0.0 },
+            transition: weights.transition * raw,
+            transition_from: self.transition_parts.iter().map(|&(event, p)| (event, weights.transition * p)).collect(),
+        }
+    }
+}
+
+/// A scored slate: every candidate's fit and features, in server order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scored {
+    /// The model's fit of each candidate (zeros for an empty session).
+    pub fit: Vec<f32>,
+    /// The other terms' inputs of each candidate.
+    pub features: Vec<Features>,
+}
+
+impl Scored {
+    /// Every candidate's terms under `weights`.
+    pub fn terms(&self, weights: &Weights) -> Vec<Terms> {
+        self.fit.iter().zip(&self.features).map(|(&fit, f)| f.terms(fit, weights)).collect()
+    }
+
+    /// Every candidate's score under `weights`.
+    pub fn totals(&self, weights: &Weights) -> Vec<f32> {
+        self.terms(weights).iter().map(Terms::total).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_by_hand() {
+        let f = Features { log_rank: -(2f32).ln(), server_score: 3.0, bought: true, transition_parts: vec![(4, 0.5), (2, 0.25)] };
+        let w = Weights { rank: 2.0, server_score: 0.5, repeat: -3.0, transition: 8.0 };
+        let t = f.terms(1.0, &w);
+        assert!((t.server - (-2.0 * 2f32.ln() + 1.5)).abs() < 1e-6);
+        assert_eq!((t.repeat, t.transition), (-3.0, 6.0));
+        assert_eq!(t.transition_from, vec![(4, 4.0), (2, 2.0)]);
+        assert!((t.total() - (1.0 + t.server - 3.0 + 6.0)).abs() < 1e-6);
+        assert_eq!(t.fixed(), 3.0);
+    }
+}
