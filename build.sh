@@ -44,7 +44,7 @@ done
 
 cp src/wasm/index.js pkg/pocketrank.js
 cp src/wasm/index.d.ts pkg/pocketrank.d.ts
-cp src/wasm/persist.js src/wasm/persist.d.ts src/wasm/loader.js src/wasm/loader.d.ts src/wasm/worker.js src/wasm/worker-client.js src/wasm/worker-client.d.ts pkg/
+cp src/wasm/methods.js src/wasm/persist.js src/wasm/persist.d.ts src/wasm/loader.js src/wasm/loader.d.ts src/wasm/worker.js src/wasm/worker-client.js src/wasm/worker-client.d.ts pkg/
 rm -f pkg/pocketrank_bg.wasm pkg/pocketrank_bg.wasm.d.ts
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 cat > pkg/package.json <<JSON
@@ -65,8 +65,14 @@ cat > pkg/package.json <<JSON
     "./cpu/pocketrank_cpu_bg.wasm": "./cpu/pocketrank_cpu_bg.wasm",
     "./webgpu/pocketrank_webgpu_bg.wasm": "./webgpu/pocketrank_webgpu_bg.wasm"
   },
-  "files": ["pocketrank.js", "pocketrank.d.ts", "persist.js", "persist.d.ts", "loader.js", "loader.d.ts", "worker.js", "worker-client.js", "worker-client.d.ts", "cpu/", "webgpu/"],
+  "files": ["pocketrank.js", "pocketrank.d.ts", "methods.js", "persist.js", "persist.d.ts", "loader.js", "loader.d.ts", "worker.js", "worker-client.js", "worker-client.d.ts", "cpu/", "webgpu/"],
   "sideEffects": false
 }
 JSON
 touch pkg/.gitkeep
+# What the package was built from, so ./test.sh can tell a stale pkg/ (scripts/source-digest.sh).
+if [ "${#builds[@]}" -eq 2 ]; then
+  scripts/source-digest.sh > pkg/.source-sha256
+else
+  rm -f pkg/.source-sha256  # a partial build is never taken for a fresh one
+fi

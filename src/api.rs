@@ -10,6 +10,18 @@ use crate::error::{Error, Result};
 /// Most candidates one call may re-rank.
 pub const MAX_CANDIDATES: usize = 1000;
 
+/// Longest title kept, in characters; a longer one is cut here. The model reads its first 16
+/// tokens, and a title is kept in the session and the personal state, so a 1 MB title would
+/// cost time and storage for nothing.
+pub const MAX_TITLE_CHARS: usize = 512;
+
+/// Longest id accepted, in bytes.
+pub const MAX_ID_BYTES: usize = 256;
+
+/// The largest integer a JS number holds exactly (2^53 − 1): a numeric id above it has
+/// already been rounded by the page.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
 /// What the shopper did with an item; ordered by strength of interest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -135,13 +147,23 @@ fn kind_of(value: &Value) -> &'static str {
 
 fn id_field(map: &Map<String, Value>, path: &str, name: &str) -> Result<String> {
     let path = format!("{path}.{name}");
-    match map.get(name) {
-        None | Some(Value::Null) => Err(Error::invalid(path, "missing")),
-        Some(Value::String(s)) if s.trim().is_empty() => Err(Error::invalid(path, "empty")),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(Value::Number(n)) => Ok(n.to_string()),
-        Some(other) => Err(Error::invalid(path, format!("expected a string or number, got {}", kind_of(other)))),
+    let id = match map.get(name) {
+        None | Some(Value::Null) => return Err(Error::invalid(path, "missing")),
+        Some(Value::String(s)) if s.trim().is_empty() => return Err(Error::invalid(path, "empty")),
+        Some(Value::String(s)) => s.clone(),
+        // A JS number is exact up to 2^53; above that, or with a fraction, it is not an id
+        // the page can have meant: two different ids could arrive as one.
+        Some(Value::Number(n)) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) if i.unsigned_abs() as f64 <= MAX_SAFE_INTEGER => i.to_string(),
+            (None, Some(x)) if x.fract() == 0.0 && x.abs() <= MAX_SAFE_INTEGER => format!("{x:.0}"),
+            _ => return Err(Error::invalid(path, "a number id must be a safe integer (no fraction, at most 2^53 − 1); send other ids as strings")),
+        },
+        Some(other) => return Err(Error::invalid(path, format!("expected a string or number, got {}", kind_of(other)))),
+    };
+    if id.len() > MAX_ID_BYTES {
+        return Err(Error::invalid(path, format!("{} bytes long, at most {MAX_ID_BYTES}", id.len())));
     }
+    Ok(id)
 }
 
 fn optional_string(map: &Map<String, Value>, path: &str, name: &str) -> Result<Option<String>> {
@@ -152,12 +174,25 @@ fn optional_string(map: &Map<String, Value>, path: &str, name: &str) -> Result<O
     }
 }
 
-fn optional_number(map: &Map<String, Value>, path: &str, name: &str) -> Result<Option<f64>> {
+/// A title, cut to [`MAX_TITLE_CHARS`] characters.
+fn optional_title(map: &Map<String, Value>, path: &str) -> Result<Option<String>> {
+    Ok(optional_string(map, path, "title")?.map(|mut title| {
+        if let Some((cut, _)) = title.char_indices().nth(MAX_TITLE_CHARS) {
+            title.truncate(cut);
+        }
+        title
+    }))
+}
+
+/// A finite number (JSON has no others; the wasm layer refuses NaN and ±Infinity on the way
+/// in), within f32's range when the model reads it as f32 (`for_model`): 1e39 would become
+/// infinite there and poison every score and the personal head.
+fn optional_number(map: &Map<String, Value>, path: &str, name: &str, for_model: bool) -> Result<Option<f64>> {
     match map.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => match n.as_f64() {
-            Some(x) if x.is_finite() => Ok(Some(x)),
-            _ => Err(Error::invalid(format!("{path}.{name}"), "not a finite number")),
+            Some(x) if x.is_finite() && (!for_model || x.abs() <= f64::from(f32::MAX)) => Ok(Some(x)),
+            _ => Err(Error::invalid(format!("{path}.{name}"), "outside the range of a 32-bit float (±3.4e38)")),
         },
         Some(other) => Err(Error::invalid(format!("{path}.{name}"), format!("expected a number, got {}", kind_of(other)))),
     }
@@ -172,8 +207,8 @@ impl Event {
             Some(Value::String(s)) => EventKind::parse(s, &format!("{path}.type"))?,
             Some(other) => return Err(Error::invalid(format!("{path}.type"), format!("expected a string, got {}", kind_of(other)))),
         };
-        let ts = optional_number(map, path, "ts")?.ok_or_else(|| Error::invalid(format!("{path}.ts"), "missing"))?;
-        Ok(Event { item_id: id_field(map, path, "itemId")?, kind, ts, title: optional_string(map, path, "title")? })
+        let ts = optional_number(map, path, "ts", false)?.ok_or_else(|| Error::invalid(format!("{path}.ts"), "missing"))?;
+        Ok(Event { item_id: id_field(map, path, "itemId")?, kind, ts, title: optional_title(map, path)? })
     }
 }
 
@@ -196,8 +231,8 @@ impl Candidate {
                 if let Some(first) = seen.insert(id.clone(), i) {
                     return Err(Error::invalid(format!("{at}.id"), format!("duplicate of {path}[{first}].id ({id:?})")));
                 }
-                let title = optional_string(map, &at, "title")?.ok_or_else(|| Error::invalid(format!("{at}.title"), "missing"))?;
-                let price = optional_number(map, &at, "price")?;
+                let title = optional_title(map, &at)?.ok_or_else(|| Error::invalid(format!("{at}.title"), "missing"))?;
+                let price = optional_number(map, &at, "price", false)?;
                 if price.is_some_and(|p| p < 0.0) {
                     return Err(Error::invalid(format!("{at}.price"), "negative"));
                 }
@@ -206,7 +241,7 @@ impl Candidate {
                     title,
                     category: optional_string(map, &at, "category")?,
                     price,
-                    server_score: optional_number(map, &at, "serverScore")?,
+                    server_score: optional_number(map, &at, "serverScore", true)?,
                 })
             })
             .collect()
@@ -220,6 +255,9 @@ impl RerankOptions {
             return Ok(RerankOptions::default());
         }
         let map = object(value, path)?;
+        if let Some(unknown) = map.keys().find(|k| k.as_str() != "serverOrder") {
+            return Err(Error::invalid(format!("{path}.{unknown}"), "unknown option (expected serverOrder)"));
+        }
         let server_order = match map.get("serverOrder") {
             None | Some(Value::Null) => true,
             Some(Value::Bool(b)) => *b,

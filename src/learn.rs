@@ -130,6 +130,11 @@ impl HeadParams {
             let norm = step.iter().map(|s| s * s).sum::<f32>().sqrt();
             let cut = if norm > config.max_step { config.max_step / norm } else { 1.0 };
             let next: Vec<f32> = current.iter().zip(&step).map(|(p, s)| p + s * cut).collect();
+            if next.iter().any(|x| !x.is_finite()) {
+                // An update that cannot be trusted does not move the head (the inputs are
+                // range-checked, so this is the last guard, not the first).
+                break;
+            }
             params = HeadParams::from_flat(d, &next).unwrap_or(params);
         }
         params
@@ -186,6 +191,50 @@ mod tests {
         let far = HeadParams { bias: vec![5.0, 5.0], ..head() };
         let pulled = far.learn(&base, &Slate { ids: vec!["a".into(), "b".into()], vectors: vec![0.0; 4], server: vec![0.0; 4], offsets: vec![0.0; 2], session: vec![0.0, 0.0] }, &[0], &LearnConfig { l2: 1.0, ..config });
         assert!(pulled.bias[0] < 5.0);
+    }
+
+    /// The closed-form gradient is the gradient of the head formula: burn's autodiff through
+    /// `Head::fit` + `Head::trust` + the fixed terms gives the same numbers.
+    #[test]
+    fn closed_form_gradient_matches_autodiff_on_the_head() {
+        use burn::module::Param;
+        use burn::tensor::activation::log_softmax;
+        use burn::tensor::{Device, Int, Tensor, TensorData};
+
+        let d = 3;
+        let n = 4;
+        let device = Device::flex().autodiff();
+        let params = HeadParams { d, weight: (0..9).map(|i| (i as f32 * 0.3).cos()).collect(), bias: vec![0.1, -0.2, 0.3], server: [0.6, -0.1] };
+        let slate = Slate {
+            ids: (0..n).map(|i| i.to_string()).collect(),
+            vectors: (0..n * d).map(|i| (i as f32 * 0.7).sin()).collect(),
+            server: (0..n).flat_map(|i| [-((i + 1) as f32).ln(), 0.5 * i as f32]).collect(),
+            offsets: vec![0.0, 0.4, -1.0, 0.0],
+            session: vec![0.5, -1.0, 2.0],
+        };
+        let taken = [1, 3];
+        let mut head = crate::model::HeadConfig::new().with_d_model(d).init(&device);
+        head.query.weight = Param::from_data(TensorData::new(params.weight.clone(), [d, d]), &device);
+        head.query.bias = Some(Param::from_data(TensorData::new(params.bias.clone(), [d]), &device));
+        head.server = Param::from_data(TensorData::new(params.server.to_vec(), [2]), &device);
+        let session = Tensor::<2>::from_data(TensorData::new(slate.session.clone(), [1, d]), &device);
+        let vectors = Tensor::<2>::from_data(TensorData::new(slate.vectors.clone(), [n, d]), &device);
+        let server = Tensor::<2>::from_data(TensorData::new(slate.server.clone(), [n, 2]), &device);
+        let offsets = Tensor::<1>::from_data(TensorData::new(slate.offsets.clone(), [n]), &device);
+        let scores = head.fit(session, vectors) + head.trust(server) + offsets; // [n]
+        let picked = Tensor::<2, Int>::from_data(TensorData::new(taken.iter().map(|&k| k as i64).collect::<Vec<_>>(), [1, taken.len()]), &device);
+        let loss = log_softmax(scores.reshape([1, n]), 1).gather(1, picked).mean().neg();
+        let grads = loss.backward();
+        let read = |t: Option<Tensor<2>>| t.map(|t| t.into_data().try_to_vec::<f32>().unwrap());
+        let weight = read(head.query.weight.val().grad(&grads)).unwrap();
+        let bias = head.query.bias.as_ref().and_then(|b| b.val().grad(&grads)).map(|t| t.into_data().try_to_vec::<f32>().unwrap()).unwrap();
+        let trust = head.server.val().grad(&grads).map(|t| t.into_data().try_to_vec::<f32>().unwrap()).unwrap();
+        let by_autodiff: Vec<f32> = weight.into_iter().chain(bias).chain(trust).collect();
+        let closed_form = slate.gradient(&params, &taken, true);
+        assert_eq!(closed_form.len(), by_autodiff.len());
+        for (i, (a, b)) in closed_form.iter().zip(&by_autodiff).enumerate() {
+            assert!((a - b).abs() < 1e-5, "parameter {i}: closed form {a}, autodiff {b}");
+        }
     }
 
     #[test]

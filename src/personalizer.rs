@@ -78,6 +78,14 @@ impl Personalizer {
         self.backend = report;
     }
 
+    /// The same bundle on `device` (a GPU), with this personalizer's head: ready to be timed
+    /// against the CPU and handed to [`Personalizer::use_accelerator`].
+    pub fn accelerator(&self, bundle: &Bundle, device: Device) -> Result<Ranker> {
+        let mut accelerator = Ranker::from_bundle(bundle, device)?;
+        accelerator.set_head(&self.head)?;
+        Ok(accelerator)
+    }
+
     /// Score on `accelerator` (the same bundle on a GPU) from now on, with the personal head.
     pub fn use_accelerator(&mut self, mut accelerator: Ranker, report: BackendReport) -> Result<()> {
         if accelerator.fingerprint() != self.ranker.fingerprint() {

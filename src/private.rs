@@ -38,6 +38,11 @@ impl PrivacyParams {
         if !(self.delta > 0.0 && self.delta < 1.0) {
             return Err(Error::invalid(format!("{path}.delta"), "must be in (0, 1)"));
         }
+        // The released values are f32: a noise scale beyond f32's range would release
+        // ±Infinity, which tells nothing and breaks every average it enters.
+        if !(self.sigma().is_finite() && self.sigma() <= 1e30) {
+            return Err(Error::invalid(path, "the noise scale clip·√(2 ln(1.25/δ))/ε is too large to release as 32-bit floats; raise epsilon or lower clip"));
+        }
         Ok(())
     }
 

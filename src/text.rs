@@ -56,6 +56,12 @@ impl TitleTokenizer {
         self.max_tokens
     }
 
+    /// The largest token id the tokenizer can emit, special tokens included (0 for an empty
+    /// vocabulary): every id must have a row of the token table.
+    pub fn largest_id(&self) -> usize {
+        self.inner.get_vocab(true).into_values().max().map_or(0, |id| id as usize)
+    }
+
     /// Vocabulary size, special tokens included.
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)

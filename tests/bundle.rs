@@ -57,6 +57,17 @@ fn consistent_but_impossible_bundles_are_refused() {
     assert!(err.to_string().contains("catalog.txt lists"), "{err}");
 
     let weights = shipped.part(Part::Weights).unwrap();
+    config["item"]["n_items"] = common::config_of(&shipped)["item"]["n_items"].clone();
+    config["session"]["dropout"] = 5.0.into();
+    let err = Personalizer::from_bundle_bytes(&common::with_config(&shipped, &config).to_bytes()).err().unwrap();
+    assert_eq!(err.to_string(), "model bundle rejected: config.json: session.dropout 5 is outside [0, 1)");
+    // A token id beyond the token table (the tokenizer's sums recomputed) would index out of it.
+    let mut tokenizer: serde_json::Value = serde_json::from_slice(shipped.part(Part::Tokenizer).unwrap()).unwrap();
+    tokenizer["model"]["vocab"]["zzzz"] = 1_000_000.into();
+    let far = shipped.clone().with(Part::Tokenizer, serde_json::to_vec(&tokenizer).unwrap());
+    let err = Personalizer::from_bundle_bytes(&far.to_bytes()).err().unwrap();
+    assert!(err.to_string().contains("ids up to 1000000, the model's token table only"), "{err}");
+
     let other_weights = shipped.clone().with(Part::Weights, weights[..weights.len() / 2].to_vec());
     let err = Personalizer::from_bundle_bytes(&other_weights.to_bytes()).err().unwrap();
     assert!(err.to_string().starts_with("model bundle rejected: weights.bpk"), "{err}");

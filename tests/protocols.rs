@@ -46,3 +46,20 @@ fn the_repeat_prior_comes_from_the_training_split_and_moves_bought_items_only() 
     assert!((bought[0] - viewed[0] - prior as f32).abs() < 1e-4, "{bought:?} vs {viewed:?}");
     assert!((bought[1] - viewed[1]).abs() < 1e-5 && (bought[2] - viewed[2]).abs() < 1e-5);
 }
+
+/// The learning protocol on a catalog smaller than its 20-item slates returns (it used to loop
+/// for ever looking for a 20th distinct item).
+#[test]
+fn the_learning_protocol_runs_on_a_catalog_of_five_items() {
+    let dir = std::env::temp_dir().join(format!("pocketrank-tiny-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("candidates")).unwrap();
+    std::fs::write(dir.join("items.tsv"), "item_id\ttitle\n0\tA\n1\tB\n2\tC\n3\tD\n4\tE\n").unwrap();
+    std::fs::write(dir.join("sequences.tsv"), "user_id\tseq\nu1\t0 1 2 3 4 0 1\nu2\t4 3 2 1 0 4\n").unwrap();
+    std::fs::write(dir.join("candidates/random.tsv"), "u1\t0 1 2 3 4\nu2\t0 1 2 3 4\n").unwrap();
+    let data = Dataset::load(&dir).unwrap();
+    let all = cases(&data, &dir, Protocol::Sampled100, Split::Test).unwrap();
+    let mut p = pocketrank::Personalizer::new(common::shipped_ranker()).unwrap();
+    let m = pocketrank::offline::eval::evaluate_learning(&mut p, &data, &all, 2, 6, || {}).unwrap();
+    assert_eq!(m.frozen_k.users, 2);
+    assert!(m.lessons > 0);
+}

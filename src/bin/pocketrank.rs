@@ -80,6 +80,18 @@ impl Compute {
     }
 }
 
+/// Where a training run computes and what its card cites, shared by `train` and `distill`.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Where to train: cpu, or gpu (needs a build with `--features webgpu`; a teacher runs
+    /// there too).
+    #[arg(long, value_enum, default_value = "cpu")]
+    device: Compute,
+    /// Published figures for the model card (JSON: data set name → lines).
+    #[arg(long, default_value = "models/references.json")]
+    references: PathBuf,
+}
+
 /// The flags of [`ShapeArgs`], which a final fit takes from its validated run instead.
 const SHAPE_FLAGS: [&str; 11] = ["epochs", "max_minutes", "patience", "d_model", "layers", "heads", "dropout", "batch_size", "learning_rate", "withhold_ids", "seed"];
 
@@ -128,12 +140,8 @@ enum Command {
         /// that run chose on validation. Replaces the shape flags.
         #[arg(long, conflicts_with_all = SHAPE_FLAGS)]
         final_fit_of: Option<PathBuf>,
-        /// Where to train: cpu, or gpu (needs a build with `--features webgpu`).
-        #[arg(long, value_enum, default_value = "cpu")]
-        device: Compute,
-        /// Published figures for the model card (JSON: data set name → lines).
-        #[arg(long, default_value = "models/references.json")]
-        references: PathBuf,
+        #[command(flatten)]
+        run: RunArgs,
         #[command(flatten)]
         shape: ShapeArgs,
     },
@@ -186,12 +194,8 @@ enum Command {
         /// The final fit of a validated `distill` run (its model directory), as for `train`.
         #[arg(long, conflicts_with_all = SHAPE_FLAGS.iter().chain(&["teacher_weight", "temperature"]))]
         final_fit_of: Option<PathBuf>,
-        /// Where to train (the teacher runs there too): cpu, or gpu.
-        #[arg(long, value_enum, default_value = "cpu")]
-        device: Compute,
-        /// Published figures for the model card (JSON: data set name → lines).
-        #[arg(long, default_value = "models/references.json")]
-        references: PathBuf,
+        #[command(flatten)]
+        run: RunArgs,
         #[command(flatten)]
         shape: ShapeArgs,
     },
@@ -387,7 +391,7 @@ fn split_name(split: Split) -> &'static str {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Train { data, out, init, final_fit_of, device, references: file, shape } => {
+        Command::Train { data, out, init, final_fit_of, run: RunArgs { device, references: file }, shape } => {
             let config = match &final_fit_of {
                 Some(dir) => model_dir::final_fit_config(dir)?,
                 None => shape.config()?,
@@ -424,7 +428,7 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("embedded {} titles ({} floats each) in {:.0} s into {}", dataset.titles.len(), embeddings.width(), started.elapsed().as_secs_f64(), out.display());
             Ok(())
         }
-        Command::Distill { teacher, data, out, title_embeddings, teacher_weight, temperature, final_fit_of, device, references: file, shape } => {
+        Command::Distill { teacher, data, out, title_embeddings, teacher_weight, temperature, final_fit_of, run: RunArgs { device, references: file }, shape } => {
             let config = match &final_fit_of {
                 Some(dir) => model_dir::final_fit_config(dir)?,
                 None => shape.config()?.with_teacher_weight(teacher_weight).with_temperature(temperature),

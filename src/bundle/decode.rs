@@ -47,8 +47,13 @@ pub fn read_config(bytes: &[u8]) -> Result<ModelConfig> {
 pub fn decode(bundle: &Bundle, device: &Device) -> Result<Decoded> {
     let config = read_config(bundle.required(Part::Config)?)?;
     let tokenizer = TitleTokenizer::from_bytes(bundle.required(Part::Tokenizer)?, config.item.max_title_tokens)?;
-    if tokenizer.vocab_size() > config.item.vocab_size {
-        return Err(Error::bundle(format!("tokenizer has {} tokens, the model only {}", tokenizer.vocab_size(), config.item.vocab_size)));
+    if tokenizer.vocab_size() > config.item.vocab_size || tokenizer.largest_id() >= config.item.vocab_size {
+        return Err(Error::bundle(format!(
+            "tokenizer has {} tokens with ids up to {}, the model's token table only {} rows",
+            tokenizer.vocab_size(),
+            tokenizer.largest_id(),
+            config.item.vocab_size
+        )));
     }
     let catalog = Catalog::from_text(bundle.required(Part::Catalog)?)?;
     // Rows must stay inside the ID table.

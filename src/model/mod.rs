@@ -59,6 +59,8 @@ impl ModelConfig {
         check((1..=512).contains(&self.session.max_events), format!("session.max_events {} is outside 1..=512", self.session.max_events));
         check((1..=64).contains(&self.session.n_layers), format!("session.n_layers {} is outside 1..=64", self.session.n_layers));
         check((1..=8192).contains(&self.session.d_ff), format!("session.d_ff {} is outside 1..=8192", self.session.d_ff));
+        check((0.0..1.0).contains(&self.session.dropout), format!("session.dropout {} is outside [0, 1)", self.session.dropout));
+        check(self.head.repeat_log_odds.is_finite() && self.head.repeat_log_odds.abs() <= 1e3, format!("head.repeat_log_odds {} is not a finite number within ±1000", self.head.repeat_log_odds));
         check(self.session.n_heads >= 1 && d.is_multiple_of(self.session.n_heads.max(1)), format!("session.n_heads {} does not divide d_model {d}", self.session.n_heads));
         out
     }

@@ -304,7 +304,8 @@ pub fn evaluate_learning(
                 // random place among them, then 10 random items.
                 let mut slate: Vec<usize> = server.retrieve(context, 10).into_iter().filter(|&c| c != item).take(9).collect();
                 slate.insert(rng.random_range(0..=slate.len()), item);
-                while slate.len() < 20 {
+                // Up to 20 items, fewer in a catalog that has fewer.
+                while slate.len() < 20.min(data.ids.len()) {
                     let c = rng.random_range(0..data.ids.len());
                     if !slate.contains(&c) {
                         slate.push(c);

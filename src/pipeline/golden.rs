@@ -240,6 +240,12 @@ fn expected(answer: Option<Vec<Expected>>) -> Result<Vec<Expected>> {
     answer.ok_or_else(|| Error::model("a re-rank answered nothing"))
 }
 
+/// Re-rank `candidates` on `p` (default options): the step with its answer.
+fn answered(p: &mut Personalizer, candidates: Vec<Value>) -> Result<Step> {
+    let answer = expected(call(p, "rerank", &[Value::Array(candidates.clone()), Value::Null])?)?;
+    Ok(Step::Rerank { candidates, options: Value::Null, expected: answer })
+}
+
 /// Make the corpus with the bundle at `model` on the data set in `dir`: `n` re-rank sessions.
 pub fn corpus(model: &Path, dir: &Path, n: usize) -> Result<Corpus> {
     let bytes = std::fs::read(model).map_err(|e| Error::io(model, e))?;
@@ -286,6 +292,17 @@ pub fn corpus(model: &Path, dir: &Path, n: usize) -> Result<Corpus> {
     let long: Vec<&str> = long.iter().map(String::as_str).collect();
     add(&mut p, format!("{} events, more than the window", long.len()), events(&long, &titles, &mut seeded("long")), candidates(&list, &titles, false), Value::Null)?;
 
+    // Titles longer than api::MAX_TITLE_CHARS are cut: the same scores as the cut title.
+    let mut long_titles = candidates(&list, &titles, false);
+    for c in long_titles.iter_mut().take(3) {
+        c["title"] = format!("{} {}", c["title"].as_str().unwrap_or_default(), "Deluxe Edition ".repeat(100)).into();
+    }
+    let mut long_events = events(&history, &titles, &mut seeded("long titles"));
+    if let Some(e) = long_events.last_mut() {
+        e["title"] = "Collector's Bundle ".repeat(1_000).into();
+    }
+    add(&mut p, "titles over 512 characters (one of 19 KB), cut".into(), long_events, long_titles, Value::Null)?;
+
     let mut learning = Vec::new();
     let settings = [
         ("default settings", json!({})),
@@ -301,14 +318,13 @@ pub fn corpus(model: &Path, dir: &Path, n: usize) -> Result<Corpus> {
         let mut rng = seeded(&format!("learning {run}"));
         let mut steps = Vec::new();
         for e in events(&history[..history.len().min(4)], &titles, &mut rng) {
-            steps.push(Step::Observe { event: e });
+            let step = Step::Observe { event: e };
+            run_step(&mut p, &step)?;
+            steps.push(step);
         }
         for lesson in 0..6 {
             let slate: Vec<&str> = list.iter().skip(lesson * 3).take(20).map(String::as_str).collect();
-            let shown = candidates(&slate, &titles, lesson % 2 == 0);
-            let step = Step::Rerank { candidates: shown, options: Value::Null, expected: Vec::new() };
-            let answer = expected(run_step(&mut p, &step)?)?;
-            steps.push(Step::Rerank { candidates: candidates(&slate, &titles, lesson % 2 == 0), options: Value::Null, expected: answer });
+            steps.push(answered(&mut p, candidates(&slate, &titles, lesson % 2 == 0))?);
             let taken = slate.get(rng.random_range(0..slate.len().max(1))).copied().unwrap_or_default();
             let kind = ["click", "cart", "purchase"][lesson % 3];
             let take = Step::Observe { event: event(taken, kind, 100 + lesson, Some(titles.of(taken))) };
@@ -316,9 +332,7 @@ pub fn corpus(model: &Path, dir: &Path, n: usize) -> Result<Corpus> {
             steps.push(take);
         }
         let slate: Vec<&str> = list.iter().take(30).map(String::as_str).collect();
-        let last = Step::Rerank { candidates: candidates(&slate, &titles, false), options: Value::Null, expected: Vec::new() };
-        let answer = expected(run_step(&mut p, &last)?)?;
-        steps.push(Step::Rerank { candidates: candidates(&slate, &titles, false), options: Value::Null, expected: answer });
+        steps.push(answered(&mut p, candidates(&slate, &titles, false))?);
         learning.push(LearningRun { name: name.into(), learning: settings, steps, head: p.head().flat() });
     }
 
@@ -342,10 +356,7 @@ fn error_cases(p: &mut Personalizer, history: &[&str], list: &[&str], titles: &T
     for step in &setup {
         run_step(p, step)?;
     }
-    let probe_list = candidates(&list[..list.len().min(25)], titles, false);
-    let probe = Step::Rerank { candidates: probe_list.clone(), options: Value::Null, expected: Vec::new() };
-    let answer = expected(run_step(p, &probe)?)?;
-    let probe = Step::Rerank { candidates: probe_list, options: Value::Null, expected: answer };
+    let probe = answered(p, candidates(&list[..list.len().min(25)], titles, false))?;
     let good = json!({ "id": "1", "title": "A title" });
     let bad: Vec<(&str, Vec<Value>)> = vec![
         ("rerank", vec![json!({})]),
@@ -359,6 +370,11 @@ fn error_cases(p: &mut Personalizer, history: &[&str], list: &[&str], titles: &T
         ("rerank", vec![json!([7])]),
         ("rerank", vec![json!([good]), json!({ "serverOrder": "yes" })]),
         ("rerank", vec![json!([good]), json!(5)]),
+        ("rerank", vec![json!([good]), json!({ "serverOder": true })]),
+        ("rerank", vec![json!([{ "id": "2", "title": "t", "serverScore": 1e39 }])]),
+        ("rerank", vec![json!([{ "id": 9_007_199_254_740_993u64, "title": "t" }])]),
+        ("rerank", vec![json!([{ "id": 1.5, "title": "t" }])]),
+        ("rerank", vec![json!([{ "id": "x".repeat(300), "title": "t" }])]),
         ("observe", vec![json!({ "itemId": "1", "type": "like", "ts": 1 })]),
         ("observe", vec![json!({ "itemId": "1", "type": "view" })]),
         ("observe", vec![json!({ "type": "view", "ts": 1 })]),
@@ -373,6 +389,7 @@ fn error_cases(p: &mut Personalizer, history: &[&str], list: &[&str], titles: &T
         ("exportPrivateUpdate", vec![json!({ "clip": 1, "epsilon": 2, "delta": 1e-6 })]),
         ("exportPrivateUpdate", vec![json!({ "clip": 0, "epsilon": 0.5, "delta": 1e-6 })]),
         ("exportPrivateUpdate", vec![json!({ "clip": 1, "epsilon": 0.5 })]),
+        ("exportPrivateUpdate", vec![json!({ "clip": 1e38, "epsilon": 0.5, "delta": 1e-6 })]),
     ];
     let mut cases = Vec::new();
     for (name, args) in bad {

@@ -121,8 +121,12 @@ impl Ranker {
 
     /// Wrap a model in memory (training validates with the same code path it ships), without
     /// relation tables.
+    ///
+    /// The head's server weights are read back here on a backend that answers at once (the
+    /// CPU). A GPU reads back asynchronously, so there they start at 0 until
+    /// [`Ranker::set_head`] gives them: [`crate::Personalizer::accelerator`] always does.
     pub fn from_parts(model: Model, config: ModelConfig, tokenizer: TitleTokenizer, catalog: Catalog, device: Device) -> Ranker {
-        let server = model.head.server.val().into_data().try_to_vec::<f32>().unwrap_or_default();
+        let server = ready(read_floats(model.head.server.val())).unwrap_or_default();
         let server_weights = [server.first().copied().unwrap_or(0.0), server.get(1).copied().unwrap_or(0.0)];
         Ranker { model: model.valid(), config, tokenizer, catalog, device, fingerprint: [0; 32], relations: Relations::default(), server_weights }
     }

@@ -58,7 +58,7 @@ pub(super) async fn choose_backend(personalizer: &mut crate::Personalizer, bundl
         Ok(device) => device,
         Err(e) => return apply(personalizer, decide(asked, Evidence::DeviceFailed(&e))),
     };
-    let accelerator = crate::Ranker::from_bundle(bundle, device).map_err(js_error)?;
+    let accelerator = personalizer.accelerator(bundle, device).map_err(js_error)?;
     let decision = match decide(asked, Evidence::Ready) {
         Decision::Measure => match personalizer.time_backends(&accelerator, WARMUP_CANDIDATES, options.warmup_runs, &now_ms).await {
             Ok(timings) => decide(asked, Evidence::Timed(timings)),

@@ -8,6 +8,7 @@ use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use crate::api::{Candidate, Event, RerankOptions, settings_from_json};
+use crate::backend::{Asked, Decision};
 use crate::learn::LearnConfig;
 use crate::private::PrivacyParams;
 
@@ -134,12 +135,109 @@ fn js_error(e: crate::Error) -> JsValue {
     error.into()
 }
 
+/// Deepest nesting of an argument. A request is three levels deep; a cycle (an object that
+/// holds itself) or a hostile 4,000-deep array ends here with an error instead of exhausting
+/// the stack.
+const MAX_DEPTH: usize = 16;
+
+/// Most values (objects, arrays and their entries) in one argument: 1,000 candidates of a few
+/// fields each fit many times over.
+const MAX_VALUES: usize = 100_000;
+
+/// A JS argument as JSON, checked on the way: no NaN or ±Infinity, no lone surrogates, no
+/// getters that throw, no cycles, bounded depth and size. Each problem is an error naming
+/// the field. (serde-wasm-bindgen's own conversion turns NaN into null, rounds nothing but
+/// lets a throwing getter unwind through the module, which later corrupts its memory.)
 fn to_json(value: JsValue, path: &str) -> Result<Value, JsValue> {
+    let mut budget = MAX_VALUES;
+    convert(&value, path, 0, &mut budget).map_err(js_error)
+}
+
+fn convert(value: &JsValue, path: &str, depth: usize, budget: &mut usize) -> crate::Result<Value> {
+    use js_sys::{Array, JsString, Object, Reflect};
+    *budget = budget.checked_sub(1).ok_or_else(|| crate::Error::invalid(path, format!("more than {MAX_VALUES} values in one argument")))?;
     if value.is_undefined() || value.is_null() {
         return Ok(Value::Null);
     }
-    serde_wasm_bindgen::from_value(value).map_err(|e| js_error(crate::Error::invalid(path, e)))
+    if let Some(b) = value.as_bool() {
+        return Ok(Value::Bool(b));
+    }
+    if let Some(x) = value.as_f64() {
+        if !x.is_finite() {
+            return Err(crate::Error::invalid(path, format!("{x} is not a finite number")));
+        }
+        // Integral values as integers, as JSON would carry them (so `steps: 3` is a usize).
+        let exact = x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0;
+        return Ok(if exact { Value::from(x as i64) } else { serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number) });
+    }
+    if let Some(text) = value.dyn_ref::<JsString>() {
+        if !text.is_valid_utf16() {
+            return Err(crate::Error::invalid(path, "not valid Unicode (a lone surrogate): two different strings would read the same"));
+        }
+        return Ok(Value::String(String::from(text)));
+    }
+    if depth >= MAX_DEPTH {
+        return Err(crate::Error::invalid(path, format!("nested deeper than {MAX_DEPTH} levels (an object that holds itself?)")));
+    }
+    let read = |target: &JsValue, key: &JsValue, at: &str| Reflect::get(target, key).map_err(|e| crate::Error::invalid(at, format!("reading it threw: {}", describe(&e))));
+    if Array::is_array(value) {
+        let array = Array::from(value);
+        let length = array.length() as usize;
+        if length > *budget {
+            return Err(crate::Error::invalid(path, format!("{length} entries, more than {MAX_VALUES} values in one argument")));
+        }
+        return (0..length)
+            .map(|i| {
+                let at = format!("{path}[{i}]");
+                convert(&read(value, &JsValue::from(i as u32), &at)?, &at, depth + 1, budget)
+            })
+            .collect::<crate::Result<Vec<_>>>()
+            .map(Value::Array);
+    }
+    if value.is_object() && !value.is_function() {
+        let mut map = serde_json::Map::new();
+        for key in Object::keys(value.unchecked_ref::<Object>()).iter() {
+            let name = key.as_string().unwrap_or_default();
+            let at = format!("{path}.{name}");
+            map.insert(name, convert(&read(value, &key, &at)?, &at, depth + 1, budget)?);
+        }
+        return Ok(Value::Object(map));
+    }
+    let kind = value.js_typeof().as_string().unwrap_or_default();
+    Err(crate::Error::invalid(path, format!("a {kind} is not accepted here")))
 }
+
+/// A thrown JS value in words.
+fn describe(thrown: &JsValue) -> String {
+    thrown.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| thrown.as_string()).unwrap_or_else(|| "a non-Error value".into())
+}
+
+/// Bytes from a JS argument: a Uint8Array, any other typed array or DataView (its bytes), or
+/// an ArrayBuffer (what `fetch().arrayBuffer()` gives); at most `limit` of them.
+fn to_bytes(value: &JsValue, path: &str, limit: usize) -> crate::Result<Vec<u8>> {
+    let view = if let Some(buffer) = value.dyn_ref::<js_sys::ArrayBuffer>() {
+        js_sys::Uint8Array::new(buffer)
+    } else if let Some(bytes) = value.dyn_ref::<js_sys::Uint8Array>() {
+        bytes.clone()
+    } else if js_sys::ArrayBuffer::is_view(value) {
+        let buffer = js_sys::Reflect::get(value, &"buffer".into()).map_err(|e| crate::Error::invalid(path, describe(&e)))?;
+        let number = |name: &str| js_sys::Reflect::get(value, &name.into()).ok().and_then(|n| n.as_f64()).unwrap_or(0.0) as u32;
+        js_sys::Uint8Array::new_with_byte_offset_and_length(&buffer, number("byteOffset"), number("byteLength"))
+    } else {
+        let kind = if value.is_null() { "null".to_string() } else { value.js_typeof().as_string().unwrap_or_default() };
+        return Err(crate::Error::invalid(path, format!("expected bytes (a Uint8Array, another typed array or an ArrayBuffer), got {kind}")));
+    };
+    let length = view.length() as usize;
+    if length > limit {
+        return Err(crate::Error::invalid(path, format!("{length} bytes, at most {limit} are accepted")));
+    }
+    Ok(view.to_vec())
+}
+
+/// Largest bundle accepted: ten times the shipped one, far below what a page can allocate.
+const MAX_BUNDLE_BYTES: usize = 64 << 20;
+/// Largest personal state accepted (a full session and head take about 25 KB).
+const MAX_STATE_BYTES: usize = 4 << 20;
 
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
     value
@@ -202,7 +300,7 @@ use gpu::choose_backend;
 #[cfg(not(feature = "webgpu"))]
 async fn choose_backend(personalizer: &mut crate::Personalizer, _bundle: &crate::Bundle, options: &CreateOptions) -> Result<(), JsValue> {
     let problem = options.adapter_problem.as_deref().unwrap_or("this is the CPU build (the package loads the WebGPU build where the browser has an adapter)");
-    apply(personalizer, crate::backend::decide(options.backend, Evidence::Absent(problem)))
+    apply(personalizer, crate::backend::decide(options.backend, crate::backend::Evidence::Absent(problem)))
 }
 
 #[wasm_bindgen(js_class = Personalizer)]
@@ -210,14 +308,14 @@ impl JsPersonalizer {
     /// Verify a model bundle and load it on the backend `options.backend` picks. Rejects with
     /// an `Error` naming the problem.
     pub async fn create(
-        bundle: Vec<u8>,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | ArrayBufferView")] bundle: JsValue,
         #[wasm_bindgen(unchecked_param_type = "CreateOptions")] options: Option<JsValue>,
     ) -> Result<JsPersonalizer, JsValue> {
         let options: CreateOptions = settings_from_json(to_json(options.unwrap_or(JsValue::UNDEFINED), "options")?, "options").map_err(js_error)?;
         if !(1..=50).contains(&options.warmup_runs) {
             return Err(js_error(crate::Error::invalid("options.warmupRuns", "must be in 1..=50")));
         }
-        let bundle = crate::Bundle::from_bytes(&bundle).map_err(js_error)?;
+        let bundle = crate::Bundle::from_bytes(&to_bytes(&bundle, "bundle", MAX_BUNDLE_BYTES).map_err(js_error)?).map_err(js_error)?;
         let mut inner = crate::Personalizer::new(crate::Ranker::from_bundle(&bundle, burn::tensor::Device::flex()).map_err(js_error)?).map_err(js_error)?;
         choose_backend(&mut inner, &bundle, &options).await?;
         Ok(JsPersonalizer { inner: RefCell::new(inner) })
@@ -252,7 +350,12 @@ impl JsPersonalizer {
     /// Restore a state. Corrupted bytes throw and leave a clean start; a state of another
     /// model or format is discarded (`{restored: false, reason}`).
     #[wasm_bindgen(js_name = importState, unchecked_return_type = "RestoreResult")]
-    pub fn import_state(&self, bytes: Vec<u8>) -> Result<JsValue, JsValue> {
+    pub fn import_state(&self, #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue) -> Result<JsValue, JsValue> {
+        // A clean start first, whatever the argument: the promise is a clean start on any error.
+        let bytes = self.with(|p| {
+            p.forget()?;
+            to_bytes(&bytes, "state", MAX_STATE_BYTES)
+        })?;
         to_js(&self.with(|p| p.import_state(&bytes))?)
     }
 

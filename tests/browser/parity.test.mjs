@@ -1,16 +1,14 @@
-// The golden corpus in real chromium without WebGPU (the CPU build): the native order exactly,
-// scores within the corpus's tolerance; "auto" picks the CPU, says why, and the WebGPU build
-// is never fetched.
+// The whole golden corpus in real chromium without WebGPU (the CPU build): re-ranks, learning
+// runs and errors as natively; "auto" picks the CPU, says why, and the WebGPU build is never
+// fetched.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { serve, launch } from "./harness.mjs";
-import { assertGolden } from "./golden.mjs";
-import { golden, titles, sessionInputs } from "../node/helpers.mjs";
+import { golden } from "../node/helpers.mjs";
+import { checkReplay } from "../golden/check.mjs";
 
 test("chromium without WebGPU: auto → CPU build, golden order, no WebGPU download", async () => {
   const corpus = golden();
-  const titleOf = titles(corpus.data);
-  const inputs = corpus.sessions.map((s) => sessionInputs(s, titleOf));
   const server = await serve();
   const browser = await launch({ webgpu: false });
   try {
@@ -22,9 +20,9 @@ test("chromium without WebGPU: auto → CPU build, golden order, no WebGPU downl
     const backend = await page.evaluate(() => window.create({ backend: "auto" }));
     assert.equal(backend.name, "cpu");
     assert.match(backend.reason, /no WebGPU adapter|no WebGPU \(navigator.gpu is missing\)/);
-    const { rankings } = await page.evaluate((sessions) => window.runSessions(sessions), inputs);
-    const worst = assertGolden(corpus.sessions, rankings, corpus.tolerance);
-    console.log(`# chromium, CPU build: ${rankings.length} sessions, largest score difference ${worst.toExponential(2)}; backend: ${backend.reason}`);
+    const { got } = await page.evaluate(() => window.replayCorpus());
+    const { scores, head } = checkReplay(corpus, got);
+    console.log(`# chromium, CPU build: ${corpus.reranks.length} re-ranks, ${corpus.learning.length} learning runs, ${corpus.errors.cases.length} errors; largest score difference ${scores.toExponential(2)}, head ${head.toExponential(2)}; backend: ${backend.reason}`);
     assert.ok(requests.includes("/pkg/cpu/pocketrank_cpu_bg.wasm"), "the CPU build was loaded");
     assert.deepEqual(requests.filter((p) => p.includes("webgpu")), [], "the CPU-only path never fetches the WebGPU build");
     await assert.rejects(page.evaluate(() => window.create({ backend: "webgpu" })), /options.backend: "webgpu" was asked for, but this browser/);

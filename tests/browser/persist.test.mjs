@@ -76,12 +76,37 @@ test("state round-trips across a reload, forget() empties IndexedDB, nothing lea
   assert.deepEqual(left, [], "forget() leaves nothing in IndexedDB");
 
   // No WebGPU in this browser: the CPU build is the only wasm loaded.
-  const allowed = new Set(["/tests/browser/persist.html", "/pkg/persist.js", "/pkg/pocketrank.js", "/pkg/cpu/pocketrank_cpu.js", "/pkg/cpu/pocketrank_cpu_bg.wasm", "/models/games/model.bundle"]);
+  const allowed = new Set(["/tests/browser/persist.html", "/pkg/persist.js", "/pkg/methods.js", "/pkg/pocketrank.js", "/pkg/cpu/pocketrank_cpu.js", "/pkg/cpu/pocketrank_cpu_bg.wasm", "/models/games/model.bundle"]);
   for (const url of requests) {
     const u = new URL(url);
     assert.equal(u.origin, server.url, `request to another origin: ${url}`);
     assert.ok(allowed.has(u.pathname), `unexpected request: ${url}`);
   }
+  await context.close();
+});
+
+test("a head learned at a re-rank (every > 1) is saved too", async () => {
+  const context = await browser.newContext();
+  const page = await freshPage(context, []);
+  await page.evaluate(() => window.open());
+  const before = await page.evaluate(async (slate) => {
+    const p = window.p;
+    await p.setLearning({ every: 2 });
+    await p.observe({ itemId: "10", type: "view", ts: 1, title: "The Legend of Zelda: The Minish Cap" });
+    await p.rerank(slate);
+    await p.observe({ itemId: "3", type: "click", ts: 2, title: "Metroid Fusion" }); // one take: waits for a second
+    const pending = await p.exportState();
+    await p.rerank(slate); // the take is learned here, when the slate is replaced
+    await p.flush();
+    const learned = await p.exportState();
+    return { ranking: await p.rerank(slate), changed: pending.some((b, i) => b !== learned[i]) };
+  }, SLATE);
+  assert.ok(before.changed, "the re-rank changed the state");
+  await page.reload();
+  await page.waitForFunction(() => window.ready === true);
+  assert.deepEqual(await page.evaluate(() => window.open()), { restored: true });
+  const after = await page.evaluate(async (slate) => window.p.rerank(slate), SLATE);
+  assert.deepEqual(after, before.ranking, "the head learned at the re-rank survived the reload");
   await context.close();
 });
 

@@ -5,16 +5,15 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { serve, launch } from "./harness.mjs";
-import { assertGolden } from "./golden.mjs";
-import { golden, titles, sessionInputs } from "../node/helpers.mjs";
+import { golden } from "../node/helpers.mjs";
+import { assertRanking, checkReplay } from "../golden/check.mjs";
 
 const WEBGPU_TOLERANCE = 1e-3;
 
 let server, browser, corpus, inputs;
 before(async () => {
   corpus = golden();
-  const titleOf = titles(corpus.data);
-  inputs = corpus.sessions.map((s) => sessionInputs(s, titleOf));
+  inputs = corpus.reranks;
   server = await serve();
   browser = await launch({ webgpu: true });
 });
@@ -33,7 +32,7 @@ async function page(requests = []) {
 
 /** The first session of each half of the corpus (server-rerank, sampled-100). */
 function firstOfEach() {
-  return [0, corpus.sessions.length / 2];
+  return [0, corpus.reranks.findIndex((r) => r.name.startsWith("sampled-100"))];
 }
 
 test("webgpu: the whole golden corpus in native order, scores within 1e-3, only the WebGPU build fetched", { timeout: 600_000 }, async () => {
@@ -41,10 +40,10 @@ test("webgpu: the whole golden corpus in native order, scores within 1e-3, only 
   const p = await page(requests);
   const backend = await p.evaluate(() => window.create({ backend: "webgpu" }));
   assert.deepEqual(backend, { name: "webgpu", reason: "WebGPU was asked for" });
-  const { rankings, backend: still } = await p.evaluate((s) => window.runSessions(s), inputs);
+  const { got, backend: still } = await p.evaluate(() => window.replayCorpus());
   assert.equal(still.name, "webgpu", `still on WebGPU: ${still.reason}`);
-  const worst = assertGolden(corpus.sessions, rankings, WEBGPU_TOLERANCE);
-  console.log(`# chromium WebGPU: ${rankings.length} golden sessions, same order, largest score difference ${worst.toExponential(2)}`);
+  const { scores, head } = checkReplay({ ...corpus, tolerance: WEBGPU_TOLERANCE }, got);
+  console.log(`# chromium WebGPU: ${corpus.reranks.length} re-ranks, ${corpus.learning.length} learning runs, ${corpus.errors.cases.length} errors, same orders; largest score difference ${scores.toExponential(2)}, head ${head.toExponential(2)}`);
   assert.ok(requests.includes("/pkg/webgpu/pocketrank_webgpu_bg.wasm"));
   assert.ok(!requests.some((path) => path.startsWith("/pkg/cpu/")), "the WebGPU build carries its own CPU path");
   await p.close();
@@ -68,10 +67,10 @@ test("device loss mid-session: falls back to the CPU with the same session and r
   assert.ok(result.devices >= 1, "the page saw the package's GPU device");
   assert.equal(result.backend.name, "cpu");
   assert.match(result.backend.reason, /^WebGPU failed \(model failed: reading a result back: .*destroyed.*\); switched to the CPU$/);
-  assertGolden([corpus.sessions[i]], [result.onGpu], WEBGPU_TOLERANCE);
-  assertGolden([corpus.sessions[i]], [result.afterLoss], corpus.tolerance);
+  assertRanking(result.onGpu, corpus.reranks[i].expected, WEBGPU_TOLERANCE, corpus.reranks[i].name);
+  assertRanking(result.afterLoss, corpus.reranks[i].expected, corpus.tolerance, corpus.reranks[i].name);
   assert.deepEqual(result.afterLoss.map((r) => r.id), result.onGpu.map((r) => r.id), "identical ranking after the loss");
-  assertGolden([corpus.sessions[j]], [result.next], corpus.tolerance);
+  assertRanking(result.next, corpus.reranks[j].expected, corpus.tolerance, corpus.reranks[j].name);
   console.log(`# device destroyed: ${result.backend.reason}`);
   await p.close();
 });
@@ -84,7 +83,7 @@ test("auto: chooses the faster backend by a measured warm-up and reports both ti
   assert.match(backend.reason, /warm-up, one re-rank of 100 candidates: WebGPU [\d.]+ ms, CPU [\d.]+ ms/);
   const [i] = firstOfEach();
   const { rankings } = await p.evaluate((s) => window.runSessions(s), [inputs[i]]);
-  assertGolden([corpus.sessions[i]], rankings, WEBGPU_TOLERANCE);
+  assertRanking(rankings[0], corpus.reranks[i].expected, WEBGPU_TOLERANCE, corpus.reranks[i].name);
   console.log(`# auto chose ${backend.name}: ${backend.reason}`);
   await p.close();
 });

@@ -1,5 +1,5 @@
-// Shared by the Node tests: load the wasm package, the shipped bundle, the golden corpus and
-// the data set's titles, and turn a golden session into the JS API's inputs.
+// Shared by the Node tests: load the wasm package, the shipped bundle and the golden corpus
+// (self-contained: its re-ranks, learning runs and error cases carry their own inputs).
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -21,7 +21,7 @@ export function golden() {
   return JSON.parse(readFileSync(path.join(root, "tests/golden/games.json"), "utf8"));
 }
 
-/** item id -> title, from the data set's items.tsv (titles are not copied into the repo). */
+/** item id -> title, from a data set's items.tsv (for the benches, which run on real titles). */
 export function titles(dataDir) {
   const text = readFileSync(path.resolve(root, dataDir, "items.tsv"), "utf8");
   const map = new Map();
@@ -31,15 +31,6 @@ export function titles(dataDir) {
     map.set(id.trim(), title.trim());
   }
   return map;
-}
-
-/** The same inputs `tests/parity.rs` builds: purchases with ts = position, titled candidates. */
-export function sessionInputs(session, titleOf) {
-  return {
-    events: session.events.map((id, i) => ({ itemId: id, type: "purchase", ts: i, title: titleOf.get(id) })),
-    candidates: session.candidates.map((id) => ({ id, title: titleOf.get(id) })),
-    options: { serverOrder: session.serverOrder },
-  };
 }
 
 /** Five real Games catalog items, a small slate for the learning and persistence tests. */
