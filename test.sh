@@ -12,6 +12,10 @@ if [ "$(cat pkg/.source-sha256 2>/dev/null)" != "$(scripts/source-digest.sh)" ];
   echo "pkg/ is older than the sources: ./build.sh"
   ./build.sh
 fi
+# No panics by construction: the library's deny list (src/lib.rs: unwrap, expect, panic,
+# indexing, unchecked arithmetic) natively and in the WebGPU build, which holds the wasm layer.
+cargo clippy --lib --quiet -- -D warnings
+cargo clippy --lib --quiet --target wasm32-unknown-unknown --no-default-features --features webgpu -- -D warnings
 # Release: the golden tests run the real model on 200 sessions, and the release build shares
 # its dependencies with the CLI that setup.sh built.
 cargo test --release

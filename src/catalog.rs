@@ -18,7 +18,7 @@ pub struct Catalog {
 impl Catalog {
     /// From ids in row order (row 1 is the first); ids must be distinct.
     pub fn new(ids: Vec<String>) -> Result<Catalog> {
-        let rows: HashMap<String, usize> = ids.iter().enumerate().map(|(i, id)| (id.clone(), i + 1)).collect();
+        let rows: HashMap<String, usize> = ids.iter().enumerate().map(|(i, id)| (id.clone(), i.saturating_add(1))).collect();
         if rows.len() != ids.len() {
             return Err(Error::bundle(format!("catalog.txt lists {} lines, {} distinct items", ids.len(), rows.len())));
         }

@@ -84,9 +84,8 @@ impl Slate {
     /// [`HeadParams::flat`], without the pull towards the shipped head. `weight`: whether the
     /// d×d query weight learns (its gradient is zero otherwise).
     pub fn gradient(&self, head: &HeadParams, taken: &[usize], weight: bool) -> Vec<f32> {
-        let d = head.d;
-        let n = self.ids.len();
-        let scale = crate::model::scale(d);
+        let d = head.d.max(1);
+        let scale = crate::model::scale(head.d);
         let scores = self.scores(head);
         let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let exp: Vec<f32> = scores.iter().map(|s| (s - max).exp()).collect();
@@ -94,16 +93,20 @@ impl Slate {
         // g_k = ∂L/∂score_k = p_k − y_k
         let mut g: Vec<f32> = exp.iter().map(|e| e / total).collect();
         for &k in taken {
-            g[k] -= 1.0 / taken.len() as f32;
+            if let Some(gk) = g.get_mut(k) {
+                *gk -= 1.0 / taken.len() as f32;
+            }
         }
-        let dq: Vec<f32> = (0..d).map(|j| (0..n).map(|k| g[k] * self.vectors[k * d + j]).sum::<f32>() / scale).collect();
-        let mut grad = Vec::with_capacity(d * d + d + 2);
-        for i in 0..d {
-            grad.extend((0..d).map(|j| if weight { self.session[i] * dq[j] } else { 0.0 }));
+        let rows = || g.iter().zip(self.vectors.chunks_exact(d));
+        let dq: Vec<f32> = (0..head.d).map(|j| rows().map(|(gk, c)| gk * c.get(j).copied().unwrap_or(0.0)).sum::<f32>() / scale).collect();
+        let mut grad = Vec::with_capacity(dq.len().saturating_mul(dq.len()).saturating_add(dq.len()).saturating_add(2));
+        for s in &self.session {
+            grad.extend(dq.iter().map(|q| if weight { s * q } else { 0.0 }));
         }
         grad.extend_from_slice(&dq);
-        grad.push((0..n).map(|k| g[k] * self.server[2 * k]).sum());
-        grad.push((0..n).map(|k| g[k] * self.server[2 * k + 1]).sum());
+        let server = |column: usize| g.iter().zip(self.server.chunks_exact(2)).map(|(gk, x)| gk * x.get(column).copied().unwrap_or(0.0)).sum();
+        grad.push(server(0));
+        grad.push(server(1));
         grad
     }
 }

@@ -1,5 +1,10 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
+// No panics by construction in what runs in a shopper's browser: a panic aborts the wasm
+// module and the shopper's state with it. Tests may unwrap; the native-only modules below
+// (training, evaluation, the pipeline) are allowed to, since a panic there stops a command,
+// not a page. CI runs clippy with these denied (test.sh).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::arithmetic_side_effects))]
 
 pub mod api;
 pub mod backend;
@@ -22,10 +27,13 @@ pub use personalizer::Personalizer;
 pub use rank::Ranker;
 
 #[cfg(feature = "cli")]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 pub mod offline;
 #[cfg(feature = "cli")]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 pub mod pipeline;
 #[cfg(feature = "cli")]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 pub mod train;
 
 #[cfg(target_arch = "wasm32")]

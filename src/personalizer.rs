@@ -152,7 +152,7 @@ impl Personalizer {
     /// Keep only the events the model reads: a window of at most 50 events, where shifting
     /// is cheaper than any ring-buffer bookkeeping.
     fn keep_window(&mut self) {
-        let overflow = self.session.len() - window(&self.session, self.ranker.max_events()).len();
+        let overflow = self.session.len().saturating_sub(window(&self.session, self.ranker.max_events()).len());
         self.session.drain(..overflow);
     }
 

@@ -49,7 +49,7 @@ impl PersonalState {
     /// Serialise with a trailing checksum.
     pub fn to_bytes(&self) -> Vec<u8> {
         let events = serde_json::to_vec(&self.events).unwrap_or_else(|_| b"[]".to_vec());
-        let mut out = Vec::with_capacity(8 + 4 + 32 + 4 + 4 * self.head.len() + 4 + events.len() + 32);
+        let mut out = Vec::with_capacity(self.head.len().saturating_mul(4).saturating_add(events.len()).saturating_add(8 + 4 + 32 + 4 + 4 + 32));
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         out.extend_from_slice(&self.model);
@@ -83,7 +83,7 @@ impl PersonalState {
         let (n, rest) = take_u32(rest)?;
         let head_bytes = (n as usize).checked_mul(4).filter(|&b| b <= rest.len()).ok_or_else(|| state_error("head longer than the state"))?;
         let (head, rest) = rest.split_at(head_bytes);
-        let head = head.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let head = head.chunks_exact(4).filter_map(|c| <[u8; 4]>::try_from(c).ok()).map(f32::from_le_bytes).collect();
         let (m, rest) = take_u32(rest)?;
         if m as usize != rest.len() {
             return Err(state_error("events length does not match"));

@@ -83,13 +83,12 @@ impl TokenBatch {
     /// Pack already tokenized titles, padding each to `width` tokens.
     pub fn pack<'a>(titles: impl ExactSizeIterator<Item = &'a [u32]>, width: usize) -> TokenBatch {
         let rows = titles.len();
-        let mut ids = vec![0i64; rows * width];
-        let mut mask = vec![0f32; rows * width];
-        for (row, tokens) in titles.enumerate() {
-            for (col, &token) in tokens.iter().take(width).enumerate() {
-                ids[row * width + col] = i64::from(token);
-                mask[row * width + col] = 1.0;
-            }
+        let mut ids = Vec::with_capacity(rows.saturating_mul(width));
+        let mut mask = Vec::with_capacity(rows.saturating_mul(width));
+        for tokens in titles {
+            let kept = tokens.len().min(width);
+            ids.extend(tokens.iter().take(width).map(|&t| i64::from(t)).chain(std::iter::repeat_n(0, width.saturating_sub(kept))));
+            mask.extend(std::iter::repeat_n(1.0, kept).chain(std::iter::repeat_n(0.0, width.saturating_sub(kept))));
         }
         TokenBatch { ids, mask, rows, width }
     }

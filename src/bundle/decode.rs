@@ -60,7 +60,7 @@ pub fn decode(bundle: &Bundle, device: &Device) -> Result<Decoded> {
     if catalog.len() != config.item.n_items {
         return Err(Error::bundle(format!("catalog.txt lists {} items; the model has {}", catalog.len(), config.item.n_items)));
     }
-    let relations = Relations::decode(bundle, &config, catalog.len() + 1)?;
+    let relations = Relations::decode(bundle, &config, catalog.len().saturating_add(1))?;
     let model = quant::unpack(&config, bundle.required(Part::Weights)?, bundle.part(Part::Quantized), device)?;
     Ok(Decoded { config, catalog, tokenizer, model, relations, fingerprint: bundle.fingerprint() })
 }

@@ -236,7 +236,8 @@ impl Bundle {
         // A header of strings and integers always serialises; an empty one would be refused
         // on reading, never silently accepted.
         let header = serde_json::to_vec(&header).unwrap_or_default();
-        let mut out = Vec::with_capacity(MAGIC.len() + 4 + header.len());
+        // Magic (16 bytes) and header length (4).
+        let mut out = Vec::with_capacity(header.len().saturating_add(20));
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&u32::try_from(header.len()).unwrap_or(u32::MAX).to_le_bytes());
         out.extend_from_slice(&header);

@@ -61,7 +61,7 @@ impl Int8Table {
         }
         let (scales, rest) = rest.split_at(scale_bytes);
         let (values, rest) = rest.split_at(value_bytes);
-        let scales: Vec<f32> = scales.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        let scales: Vec<f32> = scales.chunks_exact(4).filter_map(|b| <[u8; 4]>::try_from(b).ok()).map(f32::from_le_bytes).collect();
         if scales.iter().any(|s| !s.is_finite()) {
             return Err(Error::bundle("embeddings.q8 has a scale that is not a finite number"));
         }
@@ -102,7 +102,7 @@ pub fn unpack(config: &ModelConfig, weights: &[u8], quantized: Option<&[u8]>, de
     let skeleton = ModelConfig { item: ItemEncoderConfig { n_items: 0, vocab_size: 1, ..config.item.clone() }, ..config.clone() };
     let mut model = skeleton.init(device).try_load_record(record).map_err(|e| unfit(e.to_string()))?.valid();
     let d = config.item.d_model;
-    let expected = [("ID", config.item.n_items + 1), ("token", config.item.vocab_size)];
+    let expected = [("ID", config.item.n_items.saturating_add(1)), ("token", config.item.vocab_size)];
     for (table, (name, rows)) in [&mut model.item.id_embedding.weight, &mut model.item.token_embedding.weight].into_iter().zip(expected) {
         let (q, rest) = Int8Table::read(q8)?;
         q8 = rest;

@@ -118,7 +118,7 @@ impl HeadParams {
         if flat.len() != d.checked_mul(d)?.checked_add(d)?.checked_add(2)? {
             return None;
         }
-        let (weight, rest) = flat.split_at_checked(d * d)?;
+        let (weight, rest) = flat.split_at_checked(d.checked_mul(d)?)?;
         let (bias, server) = rest.split_at_checked(d)?;
         Some(HeadParams { d, weight: weight.to_vec(), bias: bias.to_vec(), server: [*server.first()?, *server.get(1)?] })
     }
@@ -133,7 +133,7 @@ impl HeadParams {
 
     /// Add a change of the shareable part (as [`HeadParams::shareable`] lays it out).
     pub fn add_shareable(&mut self, change: &[f32]) -> crate::Result<()> {
-        let (bias, server) = change.split_at_checked(self.d).filter(|(_, s)| s.len() == 2).ok_or_else(|| crate::Error::invalid("update", format!("{} values, expected {}", change.len(), self.d + 2)))?;
+        let (bias, server) = change.split_at_checked(self.d).filter(|(_, s)| s.len() == 2).ok_or_else(|| crate::Error::invalid("update", format!("{} values, expected {}", change.len(), self.d.saturating_add(2))))?;
         self.bias.iter_mut().zip(bias).for_each(|(b, c)| *b += c);
         self.server.iter_mut().zip(server).for_each(|(w, c)| *w += c);
         Ok(())
@@ -141,8 +141,11 @@ impl HeadParams {
 
     /// `[d]` query `W·s + b` of a session state `s`.
     pub fn query(&self, session: &[f32]) -> Vec<f32> {
-        let d = self.d;
-        (0..d).map(|j| self.bias[j] + (0..d).map(|i| session[i] * self.weight[i * d + j]).sum::<f32>()).collect()
+        let rows = self.weight.chunks_exact(self.d.max(1));
+        (0..self.d)
+            .zip(&self.bias)
+            .map(|(j, b)| b + session.iter().zip(rows.clone()).map(|(s, row)| s * row.get(j).copied().unwrap_or(0.0)).sum::<f32>())
+            .collect()
     }
 
     /// The fit of each candidate vector (`[n, d]`, row-major) to `query`.
@@ -153,7 +156,8 @@ impl HeadParams {
 
     /// What the server's signals (`[n, 2]`: −ln rank, server score) add to each candidate.
     pub fn trust(&self, server: &[f32]) -> Vec<f32> {
-        server.chunks_exact(2).map(|x| self.server[0] * x[0] + self.server[1] * x[1]).collect()
+        let [rank, score] = self.server;
+        server.chunks_exact(2).map(|x| if let [log_rank, server_score] = x { rank * log_rank + score * server_score } else { 0.0 }).collect()
     }
 }
 

@@ -228,7 +228,7 @@ impl Ranker {
             Candidates::Listed(list) => {
                 let items: Vec<ItemInput> = events.iter().map(|ev| self.item_input(&ev.item_id, ev.title.as_deref())).chain(list.iter().map(|c| self.item_input(&c.id, Some(&c.title)))).collect();
                 let vectors = self.encode_items(&items)?; // [e + n, d]
-                (self.session_state(vectors.clone().slice([0..e, 0..d]), events)?, vectors.slice([e..e + n, 0..d]))
+                (self.session_state(vectors.clone().slice([0..e, 0..d]), events)?, vectors.slice([e..e.saturating_add(n), 0..d]))
             }
             Candidates::Encoded(encoded) => {
                 let Some(vectors) = &encoded.vectors else { return Err(Error::model("encoded candidates without vectors")) };
@@ -240,10 +240,12 @@ impl Ranker {
             }
         };
         let fit = self.model.head.fit(session.clone(), vectors.clone()); // [n]
-        let packed = Tensor::cat(vec![fit, vectors.reshape([n * d]), session.reshape([d])], 0);
+        // n ≤ MAX_CANDIDATES and d ≤ 1024 (api and config checks): no product overflows.
+        let nd = n.saturating_mul(d);
+        let packed = Tensor::cat(vec![fit, vectors.reshape([nd]), session.reshape([d])], 0);
         let mut values = read_floats(packed).await?;
-        let session = values.split_off(n + n * d);
-        let vectors = values.split_off(n);
+        let session = values.split_off(n.saturating_add(nd).min(values.len()));
+        let vectors = values.split_off(n.min(values.len()));
         let scored = Scored { fit: values, features };
         let weights = self.weights();
         let slate = Slate {
@@ -269,16 +271,16 @@ impl Ranker {
             None => vec![Vec::new(); candidates.len()],
         };
         // Part j of a transition score follows the j-th most recent event of the window.
-        let newest = offset + events.len();
+        let newest = offset.saturating_add(events.len());
         candidates
             .iter()
             .zip(parts)
             .enumerate()
             .map(|(i, (c, parts))| Features {
-                log_rank: if options.server_order { -((i + 1) as f32).ln() } else { 0.0 },
+                log_rank: if options.server_order { -(i.saturating_add(1) as f32).ln() } else { 0.0 },
                 server_score: c.server_score.unwrap_or(0.0) as f32,
                 bought: bought.contains(c.id.as_str()),
-                transition_parts: parts.into_iter().map(|(j, p)| (newest.saturating_sub(j + 1), p)).collect(),
+                transition_parts: parts.into_iter().map(|(j, p)| (newest.saturating_sub(j.saturating_add(1)), p)).collect(),
             })
             .collect()
     }
@@ -296,7 +298,7 @@ impl Ranker {
     /// Replace the head's parameters (a personal head, or the shipped one back).
     pub fn set_head(&mut self, params: &HeadParams) -> Result<()> {
         let d = self.config.item.d_model;
-        if params.d != d || params.weight.len() != d * d || params.bias.len() != d {
+        if params.d != d || params.weight.len() != d.saturating_mul(d) || params.bias.len() != d {
             return Err(Error::invalid("head", format!("parameters for width {} do not fit this model (width {d})", params.d)));
         }
         let head = &mut self.model.head;
@@ -369,7 +371,7 @@ impl Ranker {
         let types = Tensor::<2, Int>::from_data(TensorData::new(types, [1, e]), &self.device);
         let padding = Tensor::<2, Bool>::from_data(TensorData::new(vec![false; e], [1, e]), &self.device);
         let states = self.model.session.forward(vectors.reshape([1, e, d]), types, padding); // [1, e, d]
-        Ok(states.slice([0..1, e - 1..e, 0..d]).reshape([1, d]))
+        Ok(states.slice([0..1, e.saturating_sub(1)..e, 0..d]).reshape([1, d]))
     }
 }
 

@@ -56,7 +56,7 @@ pub fn ranked(candidates: &[Candidate], terms: Vec<Terms>) -> Vec<Ranked> {
         .into_iter()
         .enumerate()
         .filter_map(|(position, index)| {
-            Some(Ranked { id: candidates.get(index)?.id.clone(), score: *scores.get(index)?, rank: position + 1, server_rank: index + 1, terms: terms.get_mut(index)?.take()? })
+            Some(Ranked { id: candidates.get(index)?.id.clone(), score: *scores.get(index)?, rank: position.saturating_add(1), server_rank: index.saturating_add(1), terms: terms.get_mut(index)?.take()? })
         })
         .collect()
 }

@@ -103,6 +103,9 @@ impl Counts {
     }
 }
 
+// Float arithmetic of a generic score type: it cannot overflow into a panic (clippy only sees
+// the `Add`/`Mul` bounds).
+#[allow(clippy::arithmetic_side_effects)]
 /// For each item that follows one of `recent` (items, most recent first), its parts of
 /// Σ_j ½^j · P(item | `recent[j]`) over the first [`RECENT_ITEMS`], as (j, ½^j·P) in order
 /// of j. The one transition score: the shipped table, the baseline and the stand-in server
@@ -124,6 +127,7 @@ where
 }
 
 /// The sum of [`decayed`]'s parts, added in order.
+#[allow(clippy::arithmetic_side_effects)] // float addition, as in `decayed`
 pub fn total<T: Copy + Add<Output = T> + From<f32>>(parts: &[(usize, T)]) -> T {
     parts.iter().fold(T::from(0.0), |sum, &(_, p)| sum + p)
 }
@@ -171,7 +175,7 @@ impl Transitions {
 
     /// The `transitions.bin` bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(4 + self.successors.len() + 3 * self.entries());
+        let mut out = Vec::with_capacity(self.entries().saturating_mul(3).saturating_add(self.successors.len()).saturating_add(4));
         out.extend_from_slice(&(self.successors.len() as u32).to_le_bytes());
         for row in &self.successors {
             out.push(row.len() as u8);
@@ -194,7 +198,7 @@ impl Transitions {
         let mut at = 0usize;
         let mut byte = || -> Result<u8> {
             let b = *bytes.get(at).ok_or_else(|| bad("truncated".into()))?;
-            at += 1;
+            at = at.saturating_add(1);
             Ok(b)
         };
         let declared = u32::from_le_bytes([byte()?, byte()?, byte()?, byte()?]) as usize;
@@ -207,14 +211,14 @@ impl Transitions {
             let mut list = Vec::with_capacity(n as usize);
             for _ in 0..n {
                 let mut next = 0u64;
-                let mut shift = 0;
+                let mut shift = 0u32;
                 loop {
                     let b = byte()?;
                     next |= u64::from(b & 0x7f) << shift;
                     if b & 0x80 == 0 {
                         break;
                     }
-                    shift += 7;
+                    shift = shift.saturating_add(7);
                     if shift > 28 {
                         return Err(bad(format!("row {row}: a successor row is not a valid LEB128 number")));
                     }
@@ -227,7 +231,7 @@ impl Transitions {
             successors.push(list);
         }
         if at != bytes.len() {
-            return Err(bad(format!("{} bytes after the last row", bytes.len() - at)));
+            return Err(bad(format!("{} bytes after the last row", bytes.len().saturating_sub(at))));
         }
         Ok(Transitions { successors })
     }

@@ -189,7 +189,7 @@ fn convert(value: &JsValue, path: &str, depth: usize, budget: &mut usize) -> cra
         return (0..length)
             .map(|i| {
                 let at = format!("{path}[{i}]");
-                convert(&read(value, &JsValue::from(i as u32), &at)?, &at, depth + 1, budget)
+                convert(&read(value, &JsValue::from(i as u32), &at)?, &at, depth.saturating_add(1), budget)
             })
             .collect::<crate::Result<Vec<_>>>()
             .map(Value::Array);
@@ -199,7 +199,7 @@ fn convert(value: &JsValue, path: &str, depth: usize, budget: &mut usize) -> cra
         for key in Object::keys(value.unchecked_ref::<Object>()).iter() {
             let name = key.as_string().unwrap_or_default();
             let at = format!("{path}.{name}");
-            map.insert(name, convert(&read(value, &key, &at)?, &at, depth + 1, budget)?);
+            map.insert(name, convert(&read(value, &key, &at)?, &at, depth.saturating_add(1), budget)?);
         }
         return Ok(Value::Object(map));
     }
