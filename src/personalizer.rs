@@ -50,6 +50,14 @@ impl Personalizer {
         Personalizer::new(Ranker::from_bundle(&bundle, Device::flex())?)
     }
 
+    /// [`Personalizer::from_bundle_bytes`] for a bundle that must carry the signature of the
+    /// publisher whose Ed25519 key is `public_key` ([`crate::bundle::sign`]).
+    pub fn from_signed_bundle_bytes(bytes: &[u8], public_key: &[u8; 32]) -> Result<Personalizer> {
+        let bundle = Bundle::from_bytes(bytes)?;
+        crate::bundle::sign::verify(&bundle, public_key)?;
+        Personalizer::new(Ranker::from_bundle(&bundle, Device::flex())?)
+    }
+
     /// A personalizer over an already loaded ranker, with an empty session and the shipped head.
     pub fn new(ranker: Ranker) -> Result<Personalizer> {
         let shipped_head = ranker.head_params()?;

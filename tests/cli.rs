@@ -124,3 +124,34 @@ fn eval_runs_on_another_catalog_in_the_same_format() {
         assert!(last["ndcg@10"].as_f64().unwrap() > 0.0, "{protocol}: {last}");
     }
 }
+
+#[test]
+fn keygen_and_sign_make_a_bundle_that_loads_only_under_its_key() {
+    let dir = std::env::temp_dir().join(format!("pocketrank-sign-{}", std::process::id()));
+    let model = dir.join("model");
+    std::fs::create_dir_all(&model).unwrap();
+    for entry in std::fs::read_dir(common::root().join("models/games")).unwrap() {
+        let from = entry.unwrap().path();
+        std::fs::copy(&from, model.join(from.file_name().unwrap())).unwrap();
+    }
+    let key = dir.join("publisher.key");
+    let (ok, stdout, stderr) = pocketrank(&["keygen", "--out", key.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let public = stdout.trim().to_string();
+    assert_eq!(std::fs::read_to_string(dir.join("publisher.key.pub")).unwrap().trim(), public);
+    let (ok, _, stderr) = pocketrank(&["sign", "--model", model.to_str().unwrap(), "--key", key.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let signed = std::fs::read(model.join("model.bundle")).unwrap();
+    let pinned = pocketrank::bundle::sign::key_from_hex(&public, "key").unwrap();
+    pocketrank::Personalizer::from_signed_bundle_bytes(&signed, &pinned).expect("signed with the pinned key");
+    let manifest = std::fs::read_to_string(model.join("MANIFEST.sha256")).unwrap();
+    assert!(manifest.contains(&pocketrank::bundle::sha256_hex(&signed)), "the manifest lists the signed bundle");
+    let other = pocketrank::bundle::sign::public_key(&[3; 32]);
+    let err = pocketrank::Personalizer::from_signed_bundle_bytes(&signed, &other).err().unwrap();
+    assert!(err.to_string().contains("does not match the pinned publisher key"), "{err}");
+    let unsigned = common::shipped_bundle_bytes();
+    let err = pocketrank::Personalizer::from_signed_bundle_bytes(&unsigned, &pinned).err().unwrap();
+    assert_eq!(err.to_string(), "model bundle rejected: it carries no signature.ed25519 part, and the page pins a publisher key");
+    // Without a pinned key the signed bundle loads like any other.
+    pocketrank::Personalizer::from_bundle_bytes(&signed).unwrap();
+}

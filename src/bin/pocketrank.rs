@@ -336,6 +336,22 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Make a publisher key pair for signing bundles: the secret key (hex) into `--out`, the
+    /// public key into `--out`.pub (pin it in pages: `Personalizer.create(bytes, { publicKey })`).
+    Keygen {
+        /// The secret key file to write (keep it off the web server).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign a model directory's bundle with the publisher's secret key (from `keygen`).
+    Sign {
+        /// Model directory.
+        #[arg(long)]
+        model: PathBuf,
+        /// The secret key file.
+        #[arg(long)]
+        key: PathBuf,
+    },
     /// Write the golden parity corpus: re-ranks of real test sessions (ids) with titles made
     /// from the model's own vocabulary, all four event types, learning runs and error cases,
     /// with what the model answers to each.
@@ -535,6 +551,17 @@ fn run(cli: Cli) -> Result<()> {
         Command::Aggregate { model, updates, out } => {
             let n = pipeline::aggregate::aggregate(&model, &updates, &out)?;
             eprintln!("averaged {n} updates into {}", out.display());
+            Ok(())
+        }
+        Command::Keygen { out } => {
+            let public = pipeline::sign::keygen(&out)?;
+            println!("{public}");
+            eprintln!("secret key in {}, public key (printed above) in {}.pub", out.display(), out.display());
+            Ok(())
+        }
+        Command::Sign { model, key } => {
+            let public = pipeline::sign::sign_model_dir(&model, &key)?;
+            eprintln!("signed {} with the key whose public half is {public}", pipeline::bundle_path(&model).display());
             Ok(())
         }
         Command::Golden { model, data, users, out } => {

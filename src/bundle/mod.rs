@@ -21,6 +21,7 @@ pub const MAGIC: &[u8; 16] = b"POCKETRANK-BNDL\n";
 
 mod decode;
 pub mod quant;
+pub mod sign;
 
 pub use decode::{Decoded, decode, read_config};
 
@@ -48,6 +49,9 @@ pub enum Part {
     /// `transitions.bin`, optional: the pruned item-transition table
     /// (`crate::relations::transitions`).
     Transitions,
+    /// `signature.ed25519`, optional: the publisher's signature over every other part
+    /// ([`sign`]); checked when the page pins a key.
+    Signature,
 }
 
 /// What the framing knows of a part.
@@ -62,7 +66,7 @@ struct PartSpec {
 
 impl Part {
     /// Every part, in the order they are written.
-    pub const ALL: [Part; 6] = [Part::Config, Part::Weights, Part::Tokenizer, Part::Catalog, Part::Quantized, Part::Transitions];
+    pub const ALL: [Part; 7] = [Part::Config, Part::Weights, Part::Tokenizer, Part::Catalog, Part::Quantized, Part::Transitions, Part::Signature];
 
     const fn spec(self) -> PartSpec {
         let (name, required, fingerprinted) = match self {
@@ -72,6 +76,7 @@ impl Part {
             Part::Catalog => ("catalog.txt", true, false),
             Part::Quantized => ("embeddings.q8", false, true),
             Part::Transitions => ("transitions.bin", false, true),
+            Part::Signature => ("signature.ed25519", false, false),
         };
         PartSpec { name, required, fingerprinted }
     }
@@ -165,6 +170,21 @@ impl Bundle {
             if part.spec().fingerprinted {
                 digest.update(bytes);
             }
+        }
+        digest.finalize().into()
+    }
+
+    /// What a publisher signs: sha256 over a fixed label and, for every part but the
+    /// signature, its name and sha256, in table order. Each part's bytes are checked against its
+    /// sha256 on load, so this covers every byte the model reads.
+    pub fn signed_message(&self) -> [u8; 32] {
+        let mut digest = Sha256::new();
+        digest.update(b"pocketrank bundle signature v1\n");
+        for (part, bytes) in self.parts.iter().filter(|(p, _)| *p != Part::Signature) {
+            digest.update(part.name().as_bytes());
+            digest.update(b"\n");
+            digest.update(sha256_hex(bytes).as_bytes());
+            digest.update(b"\n");
         }
         digest.finalize().into()
     }

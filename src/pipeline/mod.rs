@@ -12,6 +12,7 @@ pub mod golden;
 pub mod model_dir;
 pub mod priors;
 pub mod request;
+pub mod sign;
 pub mod transitions;
 
 use std::path::{Path, PathBuf};

@@ -97,6 +97,11 @@ export interface CreateOptions {
   backend?: "auto" | "cpu" | "webgpu";
   /** Timed warm-up runs per backend for "auto" (1..50, default 5). */
   warmupRuns?: number;
+  /**
+   * The publisher's Ed25519 public key (64 hex digits). When given, only a bundle signed with
+   * it (`pocketrank sign`) loads; any other is refused with `code: "bundle"`.
+   */
+  publicKey?: string;
 }
 
 /** Which backend scores, and why. */
@@ -252,11 +257,13 @@ struct CreateOptions {
     warmup_runs: usize,
     /// Why the page has no WebGPU, as the package entry found it (it then loads this build).
     adapter_problem: Option<String>,
+    /// The publisher's Ed25519 public key, hex: only bundles it signed load.
+    public_key: Option<String>,
 }
 
 impl Default for CreateOptions {
     fn default() -> Self {
-        CreateOptions { backend: Asked::Auto, warmup_runs: 5, adapter_problem: None }
+        CreateOptions { backend: Asked::Auto, warmup_runs: 5, adapter_problem: None, public_key: None }
     }
 }
 
@@ -316,6 +323,10 @@ impl JsPersonalizer {
             return Err(js_error(crate::Error::invalid("options.warmupRuns", "must be in 1..=50")));
         }
         let bundle = crate::Bundle::from_bytes(&to_bytes(&bundle, "bundle", MAX_BUNDLE_BYTES).map_err(js_error)?).map_err(js_error)?;
+        if let Some(hex) = &options.public_key {
+            let key = crate::bundle::sign::key_from_hex(hex, "options.publicKey").map_err(js_error)?;
+            crate::bundle::sign::verify(&bundle, &key).map_err(js_error)?;
+        }
         let mut inner = crate::Personalizer::new(crate::Ranker::from_bundle(&bundle, burn::tensor::Device::flex()).map_err(js_error)?).map_err(js_error)?;
         choose_backend(&mut inner, &bundle, &options).await?;
         Ok(JsPersonalizer { inner: RefCell::new(inner) })

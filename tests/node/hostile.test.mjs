@@ -118,26 +118,7 @@ test("privacy settings whose noise would overflow are refused", async () => {
 
 /** `bundle` with its part `name` replaced and every digest recomputed: passes the framing checks. */
 function rebundle(name, edit) {
-  const headerLength = new DataView(bundle.buffer, bundle.byteOffset + 16, 4).getUint32(0, true);
-  const header = JSON.parse(new TextDecoder().decode(bundle.subarray(20, 20 + headerLength)));
-  let at = 20 + headerLength;
-  const parts = header.parts.map((p) => {
-    const bytes = bundle.subarray(at, at + p.size);
-    at += p.size;
-    const data = p.name === name ? edit(bytes) : bytes;
-    return { ...p, size: data.length, sha256: createHash("sha256").update(data).digest("hex"), data };
-  });
-  const head = new TextEncoder().encode(JSON.stringify({ format_version: header.format_version, parts: parts.map(({ data, ...p }) => p) }));
-  const out = new Uint8Array(20 + head.length + parts.reduce((n, p) => n + p.size, 0));
-  out.set(bundle.subarray(0, 16));
-  new DataView(out.buffer).setUint32(16, head.length, true);
-  out.set(head, 20);
-  let offset = 20 + head.length;
-  for (const p of parts) {
-    out.set(p.data, offset);
-    offset += p.size;
-  }
-  return out;
+  return rebundleBytes(bundle, name, edit);
 }
 
 test("a bundle with correct sums but impossible values is refused, never a trap", async () => {
@@ -156,3 +137,60 @@ test("a bundle with correct sums but impossible values is refused, never a trap"
   await assert.rejects(Personalizer.create(tokenizer), (e) => e.code === "bundle" && /ids up to 1000000/.test(e.message));
   assert.equal((await Personalizer.create(rebundle("config.json", (b) => b))).backend.name, "cpu", "the helper itself makes loadable bundles");
 });
+
+/** What the publisher signs (src/bundle/mod.rs, `signed_message`): sha256 of a label and each other part's name and sha256. */
+function signedMessage(bytes) {
+  const headerLength = new DataView(bytes.buffer, bytes.byteOffset + 16, 4).getUint32(0, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(20, 20 + headerLength)));
+  const hash = createHash("sha256").update("pocketrank bundle signature v1\n");
+  for (const p of header.parts.filter((p) => p.name !== "signature.ed25519")) hash.update(`${p.name}\n${p.sha256}\n`);
+  return hash.digest();
+}
+
+test("a pinned publisher key: signed bundles load, altered or unsigned ones are refused", async () => {
+  const { generateKeyPairSync, sign } = await import("node:crypto");
+  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+  const hex = Buffer.from(publicKey.export({ format: "jwk" }).x, "base64url").toString("hex");
+  // Signed here with Node's own Ed25519 (OpenSSL), verified in the wasm with ed25519-dalek.
+  const withSignature = (bytes) => appendPart(bytes, "signature.ed25519", new Uint8Array(sign(null, signedMessage(bytes), privateKey)));
+  const signed = withSignature(bundle);
+  const p = await Personalizer.create(signed, { publicKey: hex });
+  assert.equal(p.backend.name, "cpu");
+  await assert.rejects(Personalizer.create(bundle, { publicKey: hex }), (e) => e.code === "bundle" && e.message === "model bundle rejected: it carries no signature.ed25519 part, and the page pins a publisher key");
+  // Other weights with every sha256 recomputed: the framing passes, the signature does not.
+  const altered = rebundleBytes(signed, "weights.bpk", (b) => { const c = b.slice(); c[c.length >> 1] ^= 1; return c; });
+  await assert.rejects(Personalizer.create(altered, { publicKey: hex }), (e) => e.code === "bundle" && /does not match the pinned publisher key/.test(e.message));
+  assert.equal((await Personalizer.create(altered)).backend.name, "cpu", "without a pinned key only the sums are checked");
+  await assert.rejects(Personalizer.create(signed, { publicKey: "abc" }), /options.publicKey: expected 64 hex digits/);
+  await p.free();
+});
+
+/** `bytes` with one more part (digests recomputed). */
+function appendPart(bytes, name, data) {
+  return rebundleBytes(bytes, null, (b) => b, { name, data });
+}
+
+/** `bytes` with part `name` edited (and optionally one part added), every digest recomputed. */
+function rebundleBytes(bytes, name, edit, extra = null) {
+  const headerLength = new DataView(bytes.buffer, bytes.byteOffset + 16, 4).getUint32(0, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(20, 20 + headerLength)));
+  let at = 20 + headerLength;
+  const parts = header.parts.map((p) => {
+    const part = bytes.subarray(at, at + p.size);
+    at += p.size;
+    return { name: p.name, data: p.name === name ? edit(part) : part };
+  });
+  if (extra) parts.push(extra);
+  const digested = parts.map((p) => ({ name: p.name, size: p.data.length, sha256: createHash("sha256").update(p.data).digest("hex") }));
+  const head = new TextEncoder().encode(JSON.stringify({ format_version: header.format_version, parts: digested }));
+  const out = new Uint8Array(20 + head.length + parts.reduce((n, p) => n + p.data.length, 0));
+  out.set(bytes.subarray(0, 16));
+  new DataView(out.buffer).setUint32(16, head.length, true);
+  out.set(head, 20);
+  let offset = 20 + head.length;
+  for (const p of parts) {
+    out.set(p.data, offset);
+    offset += p.data.length;
+  }
+  return out;
+}
