@@ -272,7 +272,8 @@ impl Bundle {
 mod tests {
     use super::*;
 
-    fn sample() -> Bundle {
+    /// A small bundle of the required parts (the signing tests use it too).
+    pub(crate) fn sample() -> Bundle {
         Bundle::new(b"{}".to_vec(), vec![1, 2, 3, 4], b"tok".to_vec(), b"a\nb\n".to_vec())
     }
 

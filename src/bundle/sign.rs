@@ -45,10 +45,7 @@ pub fn key_from_hex(text: &str, path: &str) -> Result<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sample() -> Bundle {
-        Bundle::new(b"{}".to_vec(), vec![1, 2, 3, 4], b"tok".to_vec(), b"a\nb\n".to_vec())
-    }
+    use crate::bundle::tests::sample;
 
     #[test]
     fn signed_bundles_verify_and_altered_ones_do_not() {
