@@ -11,6 +11,9 @@ pub mod backend;
 pub mod bundle;
 pub mod catalog;
 pub mod error;
+#[doc(hidden)]
+#[cfg(not(target_arch = "wasm32"))]
+pub mod fuzzing;
 pub mod learn;
 pub mod model;
 pub mod personalizer;

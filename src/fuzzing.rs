@@ -1,0 +1,38 @@
+//! Entry points of the fuzz targets (`fuzz/fuzz_targets/*.rs`), one per parser of outside
+//! bytes. `tests/fuzz_corpus.rs` replays every committed corpus and crash input through these
+//! same functions in ordinary `cargo test`, so CI needs neither a fuzzing engine nor nightly.
+//! Each must return (an `Ok` or an `Err`) for every input: a panic is a bug.
+
+use crate::api::{Candidate, Event, RerankOptions, settings_from_json};
+use crate::learn::LearnConfig;
+use crate::private::PrivacyParams;
+use crate::relations::transitions::Transitions;
+use crate::state::PersonalState;
+
+/// Load a bundle as a page does: framing, sums, decoding, model construction.
+pub fn bundle(data: &[u8]) -> bool {
+    crate::Personalizer::from_bundle_bytes(data).is_ok()
+}
+
+/// Read a personal state for a fixed model fingerprint.
+pub fn state(data: &[u8]) -> bool {
+    PersonalState::from_bytes(data, &[0; 32]).is_ok()
+}
+
+/// Decode request arguments from JSON bytes: candidates, an event, options, learning and privacy
+/// settings (each parser sees the same value).
+pub fn request(data: &[u8]) -> bool {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else { return false };
+    let candidates = Candidate::list_from_json(&value, "candidates").is_ok();
+    let event = Event::from_json(&value, "event").is_ok();
+    let options = RerankOptions::from_json(&value, "options").is_ok();
+    let learning = settings_from_json::<LearnConfig>(value.clone(), "learning").is_ok_and(|c| c.validate("learning").is_ok());
+    let privacy = settings_from_json::<PrivacyParams>(value, "privacy").is_ok_and(|p| p.validate("privacy").is_ok());
+    candidates || event || options || learning || privacy
+}
+
+/// Parse `transitions.bin`; the first byte picks the catalog size it is read for.
+pub fn transitions(data: &[u8]) -> bool {
+    let Some((&rows, table)) = data.split_first() else { return false };
+    Transitions::from_bytes(table, usize::from(rows)).is_ok()
+}
