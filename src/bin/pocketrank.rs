@@ -7,10 +7,9 @@ use std::time::Instant;
 use burn::tensor::Device;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use pocketrank::offline::calibrate::{transition_blend, tuned_blend};
+use pocketrank::offline::calibrate::baseline;
 use pocketrank::offline::data::{Dataset, Split};
 use pocketrank::offline::eval::{self, Protocol};
-use pocketrank::offline::servers::TransitionServer;
 use pocketrank::pipeline::{self, model_dir, request::Session};
 use pocketrank::train::{self, TrainConfig};
 use pocketrank::{Error, Ranked, Result};
@@ -398,13 +397,6 @@ fn references(file: &Path, data: &Path) -> Result<Vec<String>> {
     if file.exists() { pipeline::card::references(file, data) } else { Ok(Vec::new()) }
 }
 
-fn split_name(split: Split) -> &'static str {
-    match split {
-        Split::Test => "test",
-        Split::Validation => "validation",
-    }
-}
-
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train { data, out, init, final_fit_of, run: RunArgs { device, references: file }, shape } => {
@@ -419,18 +411,11 @@ fn run(cli: Cli) -> Result<()> {
             model_dir::write_model_dir(&data, &out, &config, &device, base.as_ref(), &train::Guidance::default(), provenance)
         }
         Command::Baseline { data } => {
-            let dataset = Dataset::load(&data)?;
-            let server = TransitionServer::fit(&dataset);
-            let cases = eval::cases(&dataset, &data, Protocol::ServerRerank, Split::Test)?;
-            let even = |case: &eval::Case| dataset.users[case.user].0.parse::<u64>().is_ok_and(|id| id % 2 == 0);
-            let (tune, held): (Vec<eval::Case>, Vec<eval::Case>) = cases.iter().cloned().partition(even);
-            let (weight, _) = tuned_blend(&server, &dataset, &tune);
-            let all = transition_blend(&server, &dataset, &cases, weight);
-            let odd = transition_blend(&server, &dataset, &held, weight);
-            let server_odd = transition_blend(&server, &dataset, &held, 0.0);
-            println!("server-rerank (test), server order blended with training-split transitions, weight {weight} (chosen on {} even user ids)", tune.len());
+            let b = baseline(&Dataset::load(&data)?, &data)?;
+            let (all, odd, server_odd) = (&b.all, &b.odd, &b.server_odd);
+            println!("server-rerank (test), server order blended with training-split transitions, weight {} (chosen on {} even user ids)", b.weight, b.tune_users);
             println!("  NDCG@10 all {} users {:.4} (HR@10 {:.4}); odd ids only {:.4} vs the server's {:.4}", all.users, all.ndcg10(), all.hr[1], odd.ndcg10(), server_odd.ndcg10());
-            println!("{}", serde_json::json!({"protocol": "server-rerank", "system": "transition-blend", "weight": weight, "users": all.users, "ndcg@10": all.ndcg10(), "hr@10": all.hr[1], "odd_ndcg@10": odd.ndcg10(), "odd_server_ndcg@10": server_odd.ndcg10()}));
+            println!("{}", serde_json::json!({"protocol": "server-rerank", "system": "transition-blend", "weight": b.weight, "users": all.users, "ndcg@10": all.ndcg10(), "hr@10": all.hr[1], "odd_ndcg@10": odd.ndcg10(), "odd_server_ndcg@10": server_odd.ndcg10()}));
             Ok(())
         }
         Command::EmbedTitles { minilm, data, out, batch } => {
@@ -459,11 +444,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Eval { model, data, protocol, split, users, candidates, only_targets, json, learn_k, learn_visits, learning } => {
             let protocol = Protocol::parse(&protocol)?;
-            let split = match split.as_str() {
-                "test" => Split::Test,
-                "validation" => Split::Validation,
-                other => return Err(Error::invalid("--split", format!("unknown split {other:?} (test or validation)"))),
-            };
+            let split = Split::parse(&split)?;
             let ranker = pipeline::load_ranker(&model, Device::flex())?;
             let dataset = Dataset::load(&data)?;
             let file = candidates.unwrap_or_else(|| protocol.candidate_file().to_string());
@@ -488,7 +469,7 @@ fn run(cli: Cli) -> Result<()> {
                 let seconds = started.elapsed().as_secs_f64();
                 let users = m.frozen_k.users.max(1) as f64;
                 let (gain, closed) = (m.relative_gain(), m.gap_closed());
-                println!("protocol {} ({} split) with on-device learning, k = {k}, {} users, {} lessons, {seconds:.1} s", protocol.name(), split_name(split), m.frozen_k.users, m.lessons);
+                println!("protocol {} ({} split) with on-device learning, k = {k}, {} users, {} lessons, {seconds:.1} s", protocol.name(), split.name(), m.frozen_k.users, m.lessons);
                 println!("  NDCG@10 frozen, last {k} events   {:.4}", m.frozen_k.ndcg10());
                 let gap = if m.frozen_full.ndcg10() > m.frozen_k.ndcg10() { format!("closes {:.0} % of the gap to the full history", 100.0 * closed) } else { "the full history is no better than the last k events".to_string() };
                 println!("  NDCG@10 learned, last {k} events  {:.4}  ({:+.1} % relative; {gap})", m.learned_k.ndcg10(), 100.0 * gain);
@@ -496,7 +477,7 @@ fn run(cli: Cli) -> Result<()> {
                 println!("  users worse {} ({:.1} %), better {} ({:.1} %)", m.worse, 100.0 * m.worse as f64 / users, m.better, 100.0 * m.better as f64 / users);
                 if json {
                     println!("{}", serde_json::json!({
-                        "protocol": protocol.name(), "split": split_name(split), "users": m.frozen_k.users, "k": k,
+                        "protocol": protocol.name(), "split": split.name(), "users": m.frozen_k.users, "k": k,
                         "learning": personalizer.learning(), "lessons": m.lessons, "seconds": seconds,
                         "ndcg@10 frozen_k": m.frozen_k.ndcg10(), "ndcg@10 learned_k": m.learned_k.ndcg10(), "ndcg@10 frozen_full": m.frozen_full.ndcg10(),
                         "relative_gain": gain, "gap_closed": closed, "users_worse": m.worse, "users_better": m.better,
@@ -507,7 +488,7 @@ fn run(cli: Cli) -> Result<()> {
             let metrics = eval::evaluate(&ranker, &dataset, &cases, || bar.inc(1))?;
             bar.finish_and_clear();
             let seconds = started.elapsed().as_secs_f64();
-            println!("protocol {} ({} split), {} users, {seconds:.1} s", protocol.name(), split_name(split), metrics.users);
+            println!("protocol {} ({} split), {} users, {seconds:.1} s", protocol.name(), split.name(), metrics.users);
             for (k, cut) in eval::CUTOFFS.iter().enumerate() {
                 println!("  HR@{cut:<2} {:.4}   NDCG@{cut:<2} {:.4}", metrics.hr[k], metrics.ndcg[k]);
             }

@@ -173,6 +173,38 @@ pub fn transition_blend(server: &TransitionServer, data: &Dataset, cases: &[Case
     Metrics::from_positions(&positions)
 }
 
+/// What `pocketrank baseline` reports.
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    /// The blend weight, chosen on users with even ids.
+    pub weight: f64,
+    /// Users it was chosen on.
+    pub tune_users: usize,
+    /// The blend over every test user.
+    pub all: Metrics,
+    /// The blend over odd ids only (not chosen on).
+    pub odd: Metrics,
+    /// The server's own order over odd ids.
+    pub server_odd: Metrics,
+}
+
+/// The model-free server-rerank baseline on `data`'s test users (`dir`'s server lists): the
+/// weight is chosen on even user ids and reported on all and on the odd ones.
+pub fn baseline(data: &Dataset, dir: &std::path::Path) -> Result<Baseline> {
+    let server = TransitionServer::fit(data);
+    let cases = crate::offline::eval::cases(data, dir, crate::offline::eval::Protocol::ServerRerank, Split::Test)?;
+    let even = |case: &Case| data.users[case.user].0.parse::<u64>().is_ok_and(|id| id % 2 == 0);
+    let (tune, held): (Vec<Case>, Vec<Case>) = cases.iter().cloned().partition(even);
+    let (weight, _) = tuned_blend(&server, data, &tune);
+    Ok(Baseline {
+        weight,
+        tune_users: tune.len(),
+        all: transition_blend(&server, data, &cases, weight),
+        odd: transition_blend(&server, data, &held, weight),
+        server_odd: transition_blend(&server, data, &held, 0.0),
+    })
+}
+
 /// The grid of [`transition_blend`]'s weight.
 pub const BLEND_WEIGHTS: [f64; 13] = [0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0, 30.0, 50.0, 100.0];
 

@@ -32,6 +32,22 @@ pub enum Split {
 }
 
 impl Split {
+    /// The split's name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Test => "test",
+            Split::Validation => "validation",
+        }
+    }
+
+    /// Parse a split name.
+    pub fn parse(name: &str) -> Result<Split> {
+        [Split::Test, Split::Validation]
+            .into_iter()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| Error::invalid("--split", format!("unknown split {name:?} (test or validation)")))
+    }
+
     /// How many items at the end of a sequence are not history.
     pub fn held_out(self) -> usize {
         match self {

@@ -157,7 +157,7 @@ impl Metrics {
     pub fn to_json(&self, protocol: Protocol, split: Split, seconds: f64) -> serde_json::Value {
         let mut obj = serde_json::json!({
             "protocol": protocol.name(),
-            "split": match split { Split::Test => "test", Split::Validation => "validation" },
+            "split": split.name(),
             "users": self.users,
             "seconds": (seconds * 10.0).round() / 10.0,
         });
