@@ -5,11 +5,10 @@ import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import os from "node:os";
 import path from "node:path";
-import { loadPackage, shippedBundle, titles, root } from "../tests/node/helpers.mjs";
+import { loadPackage, shippedBundle, gamesItems, root } from "../tests/node/helpers.mjs";
 import { measure } from "./bench-core.mjs";
 
-const titleOf = titles("../shared/data/games");
-const items = [...titleOf.keys()].slice(1000, 1150).map((id) => ({ id, title: titleOf.get(id) }));
+const items = gamesItems();
 const { Personalizer } = await loadPackage();
 const bundle = shippedBundle();
 const r = await measure(Personalizer, bundle, items, { backend: "cpu" });

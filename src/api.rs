@@ -7,16 +7,68 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 
-/// Most candidates one call may re-rank.
-pub const MAX_CANDIDATES: usize = 1000;
+/// What one caller may hand in, and what is kept: every bound configurable (the page's
+/// `Personalizer.create(bytes, { limits })`, natively [`crate::Personalizer::set_limits`]) within
+/// a ceiling, so nothing grows without bound whatever a page sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct Limits {
+    /// Most candidates one `rerank` call accepts (default 1,000; at most 10,000).
+    pub candidates: usize,
+    /// Longest title kept, in characters; a longer one is cut (default 512; 16..=4,096). The
+    /// model reads a title's first 16 tokens, and titles are kept in the session and the
+    /// personal state, so a 1 MB title would cost time and storage for nothing.
+    pub title_chars: usize,
+    /// Longest id accepted, in bytes (default 256; at most 1,024).
+    pub id_bytes: usize,
+    /// Most session events kept (default 50; 1..=1,000); the model reads at most its window
+    /// (50 for the shipped one), so more than that keeps nothing more.
+    pub events: usize,
+    /// Largest personal state `importState` reads, in bytes (default 4 MiB; at most 64 MiB).
+    pub state_bytes: usize,
+    /// Largest bundle `create` reads, in bytes (default 64 MiB; at most 256 MiB).
+    pub bundle_bytes: usize,
+}
 
-/// Longest title kept, in characters; a longer one is cut here. The model reads its first 16
-/// tokens, and a title is kept in the session and the personal state, so a 1 MB title would
-/// cost time and storage for nothing.
-pub const MAX_TITLE_CHARS: usize = 512;
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { candidates: 1000, title_chars: 512, id_bytes: 256, events: 50, state_bytes: 4 << 20, bundle_bytes: 64 << 20 }
+    }
+}
 
-/// Longest id accepted, in bytes.
-pub const MAX_ID_BYTES: usize = 256;
+impl Limits {
+    /// Check every bound against its range; `path` names the object in errors.
+    pub fn validate(&self, path: &str) -> Result<()> {
+        let ranges: [(&str, usize, usize, usize); 6] = [
+            ("candidates", self.candidates, 1, 10_000),
+            ("titleChars", self.title_chars, 16, 4096),
+            ("idBytes", self.id_bytes, 1, 1024),
+            ("events", self.events, 1, 1000),
+            ("stateBytes", self.state_bytes, 1 << 10, 64 << 20),
+            ("bundleBytes", self.bundle_bytes, 1 << 10, 256 << 20),
+        ];
+        match ranges.into_iter().find(|(_, value, low, high)| !(low..=high).contains(&value)) {
+            Some((name, _, low, high)) => Err(Error::invalid(format!("{path}.{name}"), format!("must be in {low}..={high}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// `title` cut to [`Limits::title_chars`] characters.
+    pub fn cut_title(&self, mut title: String) -> String {
+        if let Some((cut, _)) = title.char_indices().nth(self.title_chars) {
+            title.truncate(cut);
+        }
+        title
+    }
+
+    /// An error unless `n` candidates are within [`Limits::candidates`].
+    pub fn check_candidates(&self, n: usize, path: &str) -> Result<()> {
+        if n > self.candidates {
+            return Err(Error::invalid(path, format!("{n} candidates, at most {} are accepted", self.candidates)));
+        }
+        Ok(())
+    }
+}
 
 /// The largest integer a JS number holds exactly (2^53 − 1): a numeric id above it has
 /// already been rounded by the page.
@@ -145,7 +197,7 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-fn id_field(map: &Map<String, Value>, path: &str, name: &str) -> Result<String> {
+fn id_field(map: &Map<String, Value>, path: &str, name: &str, limits: &Limits) -> Result<String> {
     let path = format!("{path}.{name}");
     let id = match map.get(name) {
         None | Some(Value::Null) => return Err(Error::invalid(path, "missing")),
@@ -160,10 +212,31 @@ fn id_field(map: &Map<String, Value>, path: &str, name: &str) -> Result<String> 
         },
         Some(other) => return Err(Error::invalid(path, format!("expected a string or number, got {}", kind_of(other)))),
     };
-    if id.len() > MAX_ID_BYTES {
-        return Err(Error::invalid(path, format!("{} bytes long, at most {MAX_ID_BYTES}", id.len())));
-    }
+    check_id(&id, &path, limits)?;
     Ok(id)
+}
+
+/// An id is non-empty and within [`Limits::id_bytes`].
+fn check_id(id: &str, path: &str, limits: &Limits) -> Result<()> {
+    if id.trim().is_empty() {
+        return Err(Error::invalid(path, "empty"));
+    }
+    if id.len() > limits.id_bytes {
+        return Err(Error::invalid(path, format!("{} bytes long, at most {}", id.len(), limits.id_bytes)));
+    }
+    Ok(())
+}
+
+/// A finite number, within f32's range when the model reads it as f32 (`for_model`): 1e39
+/// would become infinite there and poison every score and the personal head.
+fn check_number(x: f64, path: &str, for_model: bool) -> Result<f64> {
+    if !x.is_finite() {
+        return Err(Error::invalid(path, format!("{x} is not a finite number")));
+    }
+    if for_model && x.abs() > f64::from(f32::MAX) {
+        return Err(Error::invalid(path, "outside the range of a 32-bit float (±3.4e38)"));
+    }
+    Ok(x)
 }
 
 fn optional_string(map: &Map<String, Value>, path: &str, name: &str) -> Result<Option<String>> {
@@ -174,33 +247,28 @@ fn optional_string(map: &Map<String, Value>, path: &str, name: &str) -> Result<O
     }
 }
 
-/// A title, cut to [`MAX_TITLE_CHARS`] characters.
-fn optional_title(map: &Map<String, Value>, path: &str) -> Result<Option<String>> {
-    Ok(optional_string(map, path, "title")?.map(|mut title| {
-        if let Some((cut, _)) = title.char_indices().nth(MAX_TITLE_CHARS) {
-            title.truncate(cut);
-        }
-        title
-    }))
+/// A title, cut to [`Limits::title_chars`] characters.
+fn optional_title(map: &Map<String, Value>, path: &str, limits: &Limits) -> Result<Option<String>> {
+    Ok(optional_string(map, path, "title")?.map(|title| limits.cut_title(title)))
 }
 
-/// A finite number (JSON has no others; the wasm layer refuses NaN and ±Infinity on the way
-/// in), within f32's range when the model reads it as f32 (`for_model`): 1e39 would become
-/// infinite there and poison every score and the personal head.
+/// A number field ([`check_number`]; JSON has no NaN or ±Infinity, and the wasm layer refuses
+/// them on the way in).
 fn optional_number(map: &Map<String, Value>, path: &str, name: &str, for_model: bool) -> Result<Option<f64>> {
+    let at = || format!("{path}.{name}");
     match map.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => match n.as_f64() {
-            Some(x) if x.is_finite() && (!for_model || x.abs() <= f64::from(f32::MAX)) => Ok(Some(x)),
-            _ => Err(Error::invalid(format!("{path}.{name}"), "outside the range of a 32-bit float (±3.4e38)")),
+            Some(x) => check_number(x, &at(), for_model).map(Some),
+            None => Err(Error::invalid(at(), "outside the range of a 64-bit float")),
         },
         Some(other) => Err(Error::invalid(format!("{path}.{name}"), format!("expected a number, got {}", kind_of(other)))),
     }
 }
 
 impl Event {
-    /// Validate one event; `path` names it in errors (e.g. `event`).
-    pub fn from_json(value: &Value, path: &str) -> Result<Event> {
+    /// Validate one event within `limits`; `path` names it in errors (e.g. `event`).
+    pub fn from_json(value: &Value, path: &str, limits: &Limits) -> Result<Event> {
         let map = object(value, path)?;
         let kind = match map.get("type") {
             None | Some(Value::Null) => return Err(Error::invalid(format!("{path}.type"), "missing")),
@@ -208,43 +276,74 @@ impl Event {
             Some(other) => return Err(Error::invalid(format!("{path}.type"), format!("expected a string, got {}", kind_of(other)))),
         };
         let ts = optional_number(map, path, "ts", false)?.ok_or_else(|| Error::invalid(format!("{path}.ts"), "missing"))?;
-        Ok(Event { item_id: id_field(map, path, "itemId")?, kind, ts, title: optional_title(map, path)? })
+        Ok(Event { item_id: id_field(map, path, "itemId", limits)?, kind, ts, title: optional_title(map, path, limits)? })
+    }
+}
+
+impl Event {
+    /// Check an event built in Rust (the JSON path checks as it parses): the id and timestamp
+    /// rules of [`Event::from_json`].
+    pub fn check(&self, path: &str, limits: &Limits) -> Result<()> {
+        check_id(&self.item_id, &format!("{path}.itemId"), limits)?;
+        check_number(self.ts, &format!("{path}.ts"), false).map(|_| ())
     }
 }
 
 impl Candidate {
-    /// Validate a candidate list (`path` names it, e.g. `candidates`): an array of at most
-    /// [`MAX_CANDIDATES`] objects with distinct ids.
-    pub fn list_from_json(value: &Value, path: &str) -> Result<Vec<Candidate>> {
-        let items = value.as_array().ok_or_else(|| Error::invalid(path, format!("expected an array, got {}", kind_of(value))))?;
-        if items.len() > MAX_CANDIDATES {
-            return Err(Error::invalid(path, format!("{} candidates, at most {MAX_CANDIDATES} are accepted", items.len())));
+    /// Check candidates built in Rust (the JSON path checks as it parses): the count, id,
+    /// duplicate and number rules of [`Candidate::list_from_json`].
+    pub fn check_list(candidates: &[Candidate], path: &str, limits: &Limits) -> Result<()> {
+        limits.check_candidates(candidates.len(), path)?;
+        let mut seen = std::collections::HashMap::with_capacity(candidates.len());
+        for (i, c) in candidates.iter().enumerate() {
+            let at = format!("{path}[{i}]");
+            check_id(&c.id, &format!("{at}.id"), limits)?;
+            if let Some(first) = seen.insert(c.id.as_str(), i) {
+                return Err(Error::invalid(format!("{at}.id"), format!("duplicate of {path}[{first}].id ({:?})", c.id)));
+            }
+            if let Some(score) = c.server_score {
+                check_number(score, &format!("{at}.serverScore"), true)?;
+            }
+            if let Some(price) = c.price {
+                check_price(price, &format!("{at}.price"))?;
+            }
         }
-        let mut seen = std::collections::HashMap::with_capacity(items.len());
-        items
+        Ok(())
+    }
+}
+
+fn check_price(price: f64, path: &str) -> Result<()> {
+    check_number(price, path, false)?;
+    if price < 0.0 {
+        return Err(Error::invalid(path, "negative"));
+    }
+    Ok(())
+}
+
+impl Candidate {
+    /// Validate a candidate list (`path` names it, e.g. `candidates`): an array of at most
+    /// [`Limits::candidates`] objects with distinct ids.
+    pub fn list_from_json(value: &Value, path: &str, limits: &Limits) -> Result<Vec<Candidate>> {
+        let items = value.as_array().ok_or_else(|| Error::invalid(path, format!("expected an array, got {}", kind_of(value))))?;
+        limits.check_candidates(items.len(), path)?;
+        let list = items
             .iter()
             .enumerate()
             .map(|(i, item)| {
                 let at = format!("{path}[{i}]");
                 let map = object(item, &at)?;
-                let id = id_field(map, &at, "id")?;
-                if let Some(first) = seen.insert(id.clone(), i) {
-                    return Err(Error::invalid(format!("{at}.id"), format!("duplicate of {path}[{first}].id ({id:?})")));
-                }
-                let title = optional_title(map, &at)?.ok_or_else(|| Error::invalid(format!("{at}.title"), "missing"))?;
-                let price = optional_number(map, &at, "price", false)?;
-                if price.is_some_and(|p| p < 0.0) {
-                    return Err(Error::invalid(format!("{at}.price"), "negative"));
-                }
                 Ok(Candidate {
-                    id,
-                    title,
+                    id: id_field(map, &at, "id", limits)?,
+                    title: optional_title(map, &at, limits)?.ok_or_else(|| Error::invalid(format!("{at}.title"), "missing"))?,
                     category: optional_string(map, &at, "category")?,
-                    price,
+                    price: optional_number(map, &at, "price", false)?,
                     server_score: optional_number(map, &at, "serverScore", true)?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        // Duplicates and negative prices: the rules a list built in Rust is held to.
+        Candidate::check_list(&list, path, limits)?;
+        Ok(list)
     }
 }
 
@@ -272,17 +371,38 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    const L: Limits = Limits { candidates: 1000, title_chars: 512, id_bytes: 256, events: 50, state_bytes: 4 << 20, bundle_bytes: 64 << 20 };
+
+    // contract: limits-enforced
+    #[test]
+    fn limits_are_configurable_within_their_ceilings() {
+        assert_eq!(Limits::default(), L);
+        let small = Limits { candidates: 2, title_chars: 16, id_bytes: 3, ..L };
+        small.validate("limits").unwrap();
+        let three = json!([{"id": "a", "title": "x"}, {"id": "b", "title": "y"}, {"id": "c", "title": "z"}]);
+        assert_eq!(Candidate::list_from_json(&three, "candidates", &small).unwrap_err().to_string(), "candidates: 3 candidates, at most 2 are accepted");
+        let long = json!([{"id": "abcd", "title": "x"}]);
+        assert_eq!(Candidate::list_from_json(&long, "candidates", &small).unwrap_err().to_string(), "candidates[0].id: 4 bytes long, at most 3");
+        let titled = Candidate::list_from_json(&json!([{"id": "a", "title": "é".repeat(40)}]), "candidates", &small).unwrap();
+        assert_eq!(titled[0].title, "é".repeat(16));
+        let e = Limits { candidates: 10_001, ..L }.validate("limits").unwrap_err();
+        assert_eq!(e.to_string(), "limits.candidates: must be in 1..=10000");
+        assert_eq!(Limits { title_chars: 0, ..L }.validate("limits").unwrap_err().to_string(), "limits.titleChars: must be in 16..=4096");
+        let e = settings_from_json::<Limits>(json!({"candidate": 5}), "limits").unwrap_err();
+        assert!(e.to_string().starts_with("limits.candidate: unknown field"), "{e}");
+    }
+
     #[test]
     fn candidate_errors_name_the_field() {
         let bad = json!([{"id": "a", "title": "x"}, {"id": "", "title": "y"}]);
-        assert_eq!(Candidate::list_from_json(&bad, "candidates").unwrap_err().to_string(), "candidates[1].id: empty");
+        assert_eq!(Candidate::list_from_json(&bad, "candidates", &L).unwrap_err().to_string(), "candidates[1].id: empty");
         let dup = json!([{"id": "a", "title": "x"}, {"id": "a", "title": "y"}]);
-        assert!(Candidate::list_from_json(&dup, "candidates").unwrap_err().to_string().starts_with("candidates[1].id: duplicate of candidates[0].id"));
+        assert!(Candidate::list_from_json(&dup, "candidates", &L).unwrap_err().to_string().starts_with("candidates[1].id: duplicate of candidates[0].id"));
         let no_title = json!([{"id": 7}]);
-        assert_eq!(Candidate::list_from_json(&no_title, "candidates").unwrap_err().to_string(), "candidates[0].title: missing");
+        assert_eq!(Candidate::list_from_json(&no_title, "candidates", &L).unwrap_err().to_string(), "candidates[0].title: missing");
         let score = json!([{"id": 7, "title": "t", "serverScore": "high"}]);
-        assert_eq!(Candidate::list_from_json(&score, "candidates").unwrap_err().to_string(), "candidates[0].serverScore: expected a number, got a string");
-        assert_eq!(Candidate::list_from_json(&json!({}), "candidates").unwrap_err().to_string(), "candidates: expected an array, got an object");
+        assert_eq!(Candidate::list_from_json(&score, "candidates", &L).unwrap_err().to_string(), "candidates[0].serverScore: expected a number, got a string");
+        assert_eq!(Candidate::list_from_json(&json!({}), "candidates", &L).unwrap_err().to_string(), "candidates: expected an array, got an object");
     }
 
     #[test]
@@ -295,20 +415,41 @@ mod tests {
         assert_eq!(settings_from_json::<LearnConfig>(Value::Null, "learning").unwrap(), LearnConfig::default());
     }
 
+    /// The typed (Rust) path keeps the JSON path's rules: NaN, ±Infinity and f32 overflow,
+    /// empty and duplicate ids, counts over the limit.
+    // contract: non-finite
+    #[test]
+    fn candidates_built_in_rust_are_checked_alike() {
+        let c = |id: &str, score: Option<f64>| Candidate { id: id.into(), title: "t".into(), category: None, price: None, server_score: score };
+        let check = |list: &[Candidate]| Candidate::check_list(list, "candidates", &L).map_err(|e| e.to_string());
+        assert_eq!(check(&[c("a", Some(f64::NAN))]).unwrap_err(), "candidates[0].serverScore: NaN is not a finite number");
+        assert_eq!(check(&[c("a", Some(f64::INFINITY))]).unwrap_err(), "candidates[0].serverScore: inf is not a finite number");
+        assert_eq!(check(&[c("a", Some(1e39))]).unwrap_err(), "candidates[0].serverScore: outside the range of a 32-bit float (±3.4e38)");
+        assert_eq!(check(&[c("a", None), c("a", None)]).unwrap_err(), "candidates[1].id: duplicate of candidates[0].id (\"a\")");
+        assert_eq!(check(&[c(" ", None)]).unwrap_err(), "candidates[0].id: empty");
+        let priced = Candidate { price: Some(f64::NEG_INFINITY), ..c("a", None) };
+        assert_eq!(check(&[priced]).unwrap_err(), "candidates[0].price: -inf is not a finite number");
+        let many: Vec<Candidate> = (0..1001).map(|i| c(&i.to_string(), None)).collect();
+        assert_eq!(check(&many).unwrap_err(), "candidates: 1001 candidates, at most 1000 are accepted");
+        let event = Event { item_id: "1".into(), kind: EventKind::View, ts: f64::NAN, title: None };
+        assert_eq!(event.check("event", &L).unwrap_err().to_string(), "event.ts: NaN is not a finite number");
+        check(&[c("a", Some(2.5)), c("b", None)]).unwrap();
+    }
+
     #[test]
     fn numeric_ids_become_strings() {
-        let ok = Candidate::list_from_json(&json!([{"id": 42, "title": "t", "price": 9.5}]), "c").unwrap();
+        let ok = Candidate::list_from_json(&json!([{"id": 42, "title": "t", "price": 9.5}]), "c", &L).unwrap();
         assert_eq!(ok[0].id, "42");
         assert_eq!(ok[0].price, Some(9.5));
     }
 
     #[test]
     fn event_errors_name_the_field() {
-        let e = Event::from_json(&json!({"itemId": "1", "type": "like", "ts": 1}), "event").unwrap_err();
+        let e = Event::from_json(&json!({"itemId": "1", "type": "like", "ts": 1}), "event", &L).unwrap_err();
         assert!(e.to_string().starts_with("event.type: unknown event type \"like\""), "{e}");
-        let e = Event::from_json(&json!({"itemId": "1", "type": "view"}), "event").unwrap_err();
+        let e = Event::from_json(&json!({"itemId": "1", "type": "view"}), "event", &L).unwrap_err();
         assert_eq!(e.to_string(), "event.ts: missing");
-        let ok = Event::from_json(&json!({"itemId": 3, "type": "cart", "ts": 5, "title": "Zelda"}), "event").unwrap();
+        let ok = Event::from_json(&json!({"itemId": 3, "type": "cart", "ts": 5, "title": "Zelda"}), "event", &L).unwrap();
         assert_eq!((ok.item_id.as_str(), ok.kind, ok.title.as_deref()), ("3", EventKind::Cart, Some("Zelda")));
     }
 }

@@ -3,7 +3,7 @@
 //! same functions in ordinary `cargo test`, so CI needs neither a fuzzing engine nor nightly.
 //! Each must return (an `Ok` or an `Err`) for every input: a panic is a bug.
 
-use crate::api::{Candidate, Event, RerankOptions, settings_from_json};
+use crate::api::{Candidate, Event, Limits, RerankOptions, settings_from_json};
 use crate::learn::LearnConfig;
 use crate::private::PrivacyParams;
 use crate::relations::transitions::Transitions;
@@ -23,12 +23,14 @@ pub fn state(data: &[u8]) -> bool {
 /// settings (each parser sees the same value).
 pub fn request(data: &[u8]) -> bool {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else { return false };
-    let candidates = Candidate::list_from_json(&value, "candidates").is_ok();
-    let event = Event::from_json(&value, "event").is_ok();
+    let limits = Limits::default();
+    let candidates = Candidate::list_from_json(&value, "candidates", &limits).is_ok();
+    let event = Event::from_json(&value, "event", &limits).is_ok();
     let options = RerankOptions::from_json(&value, "options").is_ok();
     let learning = settings_from_json::<LearnConfig>(value.clone(), "learning").is_ok_and(|c| c.validate("learning").is_ok());
-    let privacy = settings_from_json::<PrivacyParams>(value, "privacy").is_ok_and(|p| p.validate("privacy").is_ok());
-    candidates || event || options || learning || privacy
+    let privacy = settings_from_json::<PrivacyParams>(value.clone(), "privacy").is_ok_and(|p| p.validate("privacy").is_ok());
+    let limits = settings_from_json::<Limits>(value, "limits").is_ok_and(|l| l.validate("limits").is_ok());
+    candidates || event || options || learning || privacy || limits
 }
 
 /// Parse `transitions.bin`; the first byte picks the catalog size it is read for.

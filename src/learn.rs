@@ -80,6 +80,19 @@ impl Slate {
         fit.iter().zip(&trust).enumerate().map(|(k, (f, t))| f + t + self.offsets.get(k).copied().unwrap_or(0.0)).collect()
     }
 
+    /// How much to shrink the two server weights' steps: `1 / max(1, variance)` of each
+    /// server feature over the slate (see the module docs).
+    pub fn server_scale(&self) -> [f32; 2] {
+        let n = (self.server.len() / 2).max(1) as f32;
+        let column = |c: usize| {
+            let values = || self.server.chunks_exact(2).map(move |x| x.get(c).copied().unwrap_or(0.0));
+            let mean = values().sum::<f32>() / n;
+            let variance = values().map(|x| (x - mean) * (x - mean)).sum::<f32>() / n;
+            if variance.is_finite() { 1.0 / variance.max(1.0) } else { 0.0 }
+        };
+        [column(0), column(1)]
+    }
+
     /// ∂L/∂θ of the slate-softmax loss with `taken` (indices) at `head`, laid out as
     /// [`HeadParams::flat`], without the pull towards the shipped head. `weight`: whether the
     /// d×d query weight learns (its gradient is zero otherwise).
@@ -121,8 +134,14 @@ impl HeadParams {
             return params;
         }
         let d = self.d;
+        let [rank_scale, score_scale] = slate.server_scale();
         for _ in 0..config.steps {
-            let grad = slate.gradient(&params, taken, config.weight);
+            let mut grad = slate.gradient(&params, taken, config.weight);
+            // The last two entries are the server weights (HeadParams::flat's layout).
+            if let [.., rank, score] = grad.as_mut_slice() {
+                *rank *= rank_scale;
+                *score *= score_scale;
+            }
             let current = params.flat();
             let step: Vec<f32> = current
                 .iter()
@@ -238,6 +257,32 @@ mod tests {
         for (i, (a, b)) in closed_form.iter().zip(&by_autodiff).enumerate() {
             assert!((a - b).abs() < 1e-5, "parameter {i}: closed form {a}, autodiff {b}");
         }
+    }
+
+    /// A server scoring in the thousands moves its weight no further per click than one scoring
+    /// in units: the step follows the evidence, not the server's scale (defect: 0 → −0.49 after
+    /// one click on scores near 1000).
+    #[test]
+    fn server_scores_of_any_scale_move_the_weight_alike() {
+        let n = 20;
+        let slate = |scale: f32| Slate {
+            ids: (0..n).map(|i| i.to_string()).collect(),
+            vectors: vec![0.0; n * 2],
+            server: (0..n).flat_map(|i| [-((i + 1) as f32).ln(), scale * (n - i) as f32 / n as f32]).collect(),
+            offsets: vec![0.0; n],
+            session: vec![0.0, 0.0],
+        };
+        let config = LearnConfig::default();
+        let base = head();
+        // Taking the last item (the server's lowest score) pushes the score weight down.
+        let units = base.learn(&base, &slate(10.0), &[n - 1], &config).server[1];
+        let thousands = base.learn(&base, &slate(1000.0), &[n - 1], &config).server[1];
+        assert!(units < 0.0 && thousands < 0.0, "{units} {thousands}");
+        // The same evidence, so about the same change of score across the slate, ×100 scale.
+        let spread = |w: f32, scale: f32| w * scale;
+        let ratio = spread(thousands, 1000.0) / spread(units, 10.0);
+        assert!((0.5..=2.0).contains(&ratio), "score change ratio {ratio}: units {units}, thousands {thousands}");
+        assert!(thousands.abs() < 0.01, "{thousands}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use burn::tensor::Device;
 
 pub use crate::backend::{BackendName, BackendReport, Timings};
-use crate::api::{Candidate, Event, EventKind, Ranked, RerankOptions};
+use crate::api::{Candidate, Event, EventKind, Limits, Ranked, RerankOptions};
 use crate::bundle::{Bundle, to_hex};
 use crate::catalog::window;
 use crate::error::Result;
@@ -37,6 +37,7 @@ pub struct Personalizer {
     /// private updates read, pushed into the ranker's tensors whenever it changes.
     head: HeadParams,
     learning: LearnConfig,
+    limits: Limits,
     /// The last slate shown, kept until the next re-rank so a take can be learned from.
     last_slate: Option<Slate>,
     /// Indices into `last_slate` taken since the last update.
@@ -69,6 +70,7 @@ impl Personalizer {
             head: shipped_head.clone(),
             shipped_head,
             learning: LearnConfig::default(),
+            limits: Limits::default(),
             last_slate: None,
             pending: Vec::new(),
         })
@@ -140,9 +142,26 @@ impl Personalizer {
         &self.learning
     }
 
-    /// Record an event. A click, cart or purchase of an item in the last shown slate is a
-    /// lesson: after `every` of them the personal head takes its bounded steps.
-    pub fn observe(&mut self, event: Event) -> Result<()> {
+    /// Change the input limits (validated); a smaller event limit drops the oldest events now.
+    pub fn set_limits(&mut self, limits: Limits) -> Result<()> {
+        limits.validate("limits")?;
+        self.limits = limits;
+        self.keep_window();
+        Ok(())
+    }
+
+    /// The input limits in force; the JSON validators take them
+    /// ([`Candidate::list_from_json`], [`Event::from_json`]).
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Record an event (its title cut to the limit). A click, cart or purchase of an item in
+    /// the last shown slate is a lesson: after `every` of them the personal head takes its
+    /// bounded steps.
+    pub fn observe(&mut self, mut event: Event) -> Result<()> {
+        event.check("event", &self.limits)?;
+        event.title = event.title.map(|title| self.limits.cut_title(title));
         let taken = self.last_slate.as_ref().and_then(|s| s.ids.iter().position(|id| *id == event.item_id));
         if let Some(index) = taken.filter(|_| self.learning.enabled && event.kind != EventKind::View) {
             if !self.pending.contains(&index) {
@@ -157,10 +176,12 @@ impl Personalizer {
         Ok(())
     }
 
-    /// Keep only the events the model reads: a window of at most 50 events, where shifting
-    /// is cheaper than any ring-buffer bookkeeping.
+    /// Keep only the events the model reads: its window (50 events for the shipped model) or
+    /// the event limit, whichever is smaller; at that size shifting is cheaper than any
+    /// ring-buffer bookkeeping.
     fn keep_window(&mut self) {
-        let overflow = self.session.len().saturating_sub(window(&self.session, self.ranker.max_events()).len());
+        let kept = self.ranker.max_events().min(self.limits.events);
+        let overflow = self.session.len().saturating_sub(window(&self.session, kept).len());
         self.session.drain(..overflow);
     }
 
@@ -202,6 +223,7 @@ impl Personalizer {
     /// device, a failed operation), it is dropped and the CPU answers this call and every
     /// later one, with the same session and the same head, so the same ranking.
     pub async fn rerank_async(&mut self, candidates: &[Candidate], options: &RerankOptions) -> Result<Vec<Ranked>> {
+        Candidate::check_list(candidates, "candidates", &self.limits)?;
         // Takes from the previous slate are learned before it is replaced.
         self.learn_pending()?;
         let listed = Candidates::Listed(candidates);
@@ -246,7 +268,11 @@ impl Personalizer {
             return Err(crate::Error::invalid("state.head", "not finite; starting clean"));
         }
         self.set_head(head)?;
-        self.session = state.events;
+        // Cut to this page's limits, which may be tighter than those the state was saved under.
+        self.session = state.events.into_iter().map(|mut event| {
+            event.title = event.title.map(|title| self.limits.cut_title(title));
+            event
+        }).collect();
         self.keep_window();
         Ok(Restore { restored: true, reason: None })
     }

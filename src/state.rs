@@ -117,6 +117,8 @@ mod tests {
         assert_eq!(PersonalState::from_bytes(&s.to_bytes(), &[7; 32]).unwrap(), Decoded::Usable(s));
     }
 
+    // contract: state-damaged
+    // contract: state-other
     #[test]
     fn corruption_is_an_error_other_models_are_discarded() {
         let bytes = state().to_bytes();

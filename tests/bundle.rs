@@ -11,6 +11,7 @@ fn shipped_bundle_loads() {
     assert!(p.ranker().config().item.n_items > 10_000);
 }
 
+// contract: bundle-damaged
 #[test]
 fn truncated_bundle_is_refused() {
     let bytes = common::shipped_bundle_bytes();
@@ -35,6 +36,7 @@ fn tampered_weights_are_refused_by_name() {
 
 /// A bundle whose parts are self-consistent (digests recomputed) but whose content would
 /// break the model is refused before anything is built, not with a panic.
+// contract: bundle-values
 #[test]
 fn consistent_but_impossible_bundles_are_refused() {
     let shipped = Bundle::from_bytes(&common::shipped_bundle_bytes()).unwrap();

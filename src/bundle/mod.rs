@@ -304,6 +304,7 @@ mod tests {
         assert_eq!(both.fingerprint(), expected);
     }
 
+    // contract: bundle-damaged
     #[test]
     fn refuses_missing_and_unknown_parts() {
         let missing = Bundle::default().with(Part::Config, vec![]).with(Part::Weights, vec![]).with(Part::Tokenizer, vec![]);
@@ -317,6 +318,7 @@ mod tests {
         assert!(err.contains("part 'xokenizer.json' is not one this build knows"), "{err}");
     }
 
+    // contract: bundle-damaged
     #[test]
     fn refuses_truncation_tampering_version_and_magic() {
         let bytes = sample().to_bytes();

@@ -47,6 +47,7 @@ mod tests {
     use super::*;
     use crate::bundle::tests::sample;
 
+    // contract: bundle-signature
     #[test]
     fn signed_bundles_verify_and_altered_ones_do_not() {
         let secret = [7u8; 32];

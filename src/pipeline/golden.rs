@@ -66,6 +66,10 @@ pub struct RerankCase {
     pub options: Value,
     /// The answer.
     pub expected: Vec<Expected>,
+    /// The row of the README's bad-input contract this case shows (a documented clamp or
+    /// skip), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<String>,
 }
 
 /// One re-ranked item as expected.
@@ -127,7 +131,9 @@ pub struct ErrorCases {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorCase {
-    /// `rerank`, `observe`, `setLearning` or `exportPrivateUpdate`.
+    /// The row of the README's bad-input contract it tests.
+    pub row: String,
+    /// `rerank`, `observe`, `setLearning`, `setLimits` or `exportPrivateUpdate`.
     pub call: String,
     /// Its arguments.
     pub args: Vec<Value>,
@@ -142,13 +148,14 @@ pub struct ErrorCase {
 pub fn call(p: &mut Personalizer, name: &str, args: &[Value]) -> Result<Option<Vec<Expected>>> {
     let arg = |i: usize| args.get(i).cloned().unwrap_or(Value::Null);
     match name {
-        "observe" => p.observe(Event::from_json(&arg(0), "event")?).map(|()| None),
+        "observe" => p.observe(Event::from_json(&arg(0), "event", p.limits())?).map(|()| None),
         "rerank" => {
-            let candidates = Candidate::list_from_json(&arg(0), "candidates")?;
+            let candidates = Candidate::list_from_json(&arg(0), "candidates", p.limits())?;
             let options = RerankOptions::from_json(&arg(1), "options")?;
             Ok(Some(p.rerank(&candidates, &options)?.into_iter().map(|r| Expected { id: r.id, score: r.score }).collect()))
         }
         "setLearning" => p.set_learning(settings_from_json(arg(0), "learning")?).map(|()| None),
+        "setLimits" => p.set_limits(settings_from_json(arg(0), "limits")?).map(|()| None),
         "exportPrivateUpdate" => {
             let privacy: PrivacyParams = settings_from_json(arg(0), "privacy")?;
             p.export_private_update(&privacy).map(|_| None)
@@ -263,7 +270,7 @@ pub fn corpus(model: &Path, dir: &Path, n: usize) -> Result<Corpus> {
             call(p, "observe", std::slice::from_ref(e))?;
         }
         let answer = expected(call(p, "rerank", &[Value::Array(candidates.clone()), options.clone()])?)?;
-        reranks.push(RerankCase { name, events, candidates, options, expected: answer });
+        reranks.push(RerankCase { name, events, candidates, options, expected: answer, row: None });
         Ok(())
     };
     let mut server_lists = Vec::new();
@@ -292,7 +299,7 @@ pub fn corpus(model: &Path, dir: &Path, n: usize) -> Result<Corpus> {
     let long: Vec<&str> = long.iter().map(String::as_str).collect();
     add(&mut p, format!("{} events, more than the window", long.len()), events(&long, &titles, &mut seeded("long")), candidates(&list, &titles, false), Value::Null)?;
 
-    // Titles longer than api::MAX_TITLE_CHARS are cut: the same scores as the cut title.
+    // Titles longer than the title limit (api::Limits::title_chars) are cut: the same scores as the cut title.
     let mut long_titles = candidates(&list, &titles, false);
     for c in long_titles.iter_mut().take(3) {
         c["title"] = format!("{} {}", c["title"].as_str().unwrap_or_default(), "Deluxe Edition ".repeat(100)).into();
@@ -301,7 +308,35 @@ pub fn corpus(model: &Path, dir: &Path, n: usize) -> Result<Corpus> {
     if let Some(e) = long_events.last_mut() {
         e["title"] = "Collector's Bundle ".repeat(1_000).into();
     }
-    add(&mut p, "titles over 512 characters (one of 19 KB), cut".into(), long_events, long_titles, Value::Null)?;
+    // The documented clamps and skips of the bad-input contract, each a recorded answer:
+    // (case name, row of the README's contract).
+    let clamps = [
+        ("titles over 512 characters (one of 19 KB), cut", "title-long"),
+        ("an empty candidate list: an empty answer", "candidates-empty"),
+        ("timestamps out of order: the order of observe calls counts", "event-ts"),
+        ("unknown fields on candidates and events: ignored", "unknown-fields"),
+    ];
+    add(&mut p, clamps[0].0.into(), long_events, long_titles, Value::Null)?;
+
+    add(&mut p, clamps[1].0.into(), events(&history, &titles, &mut seeded("empty list")), Vec::new(), Value::Null)?;
+    let mut shuffled = events(&history, &titles, &mut seeded("out of order"));
+    for (i, e) in shuffled.iter_mut().enumerate() {
+        e["ts"] = json!(1_000_000 - 1_000 * (i as i64 % 3));
+    }
+    add(&mut p, clamps[2].0.into(), shuffled, candidates(&list, &titles, false), Value::Null)?;
+    let mut extra = candidates(&list, &titles, true);
+    for (i, c) in extra.iter_mut().enumerate() {
+        c["sku"] = json!(format!("SKU-{i}"));
+        c["badge"] = json!({ "text": "new", "colour": [1, 2, 3] });
+    }
+    let mut extra_events = events(&history, &titles, &mut seeded("extra fields"));
+    for e in &mut extra_events {
+        e["source"] = json!("home carousel");
+    }
+    add(&mut p, clamps[3].0.into(), extra_events, extra, Value::Null)?;
+    for case in &mut reranks {
+        case.row = clamps.iter().find(|(name, _)| *name == case.name).map(|(_, row)| row.to_string());
+    }
 
     let mut learning = Vec::new();
     let settings = [
@@ -358,43 +393,53 @@ fn error_cases(p: &mut Personalizer, history: &[&str], list: &[&str], titles: &T
     }
     let probe = answered(p, candidates(&list[..list.len().min(25)], titles, false))?;
     let good = json!({ "id": "1", "title": "A title" });
-    let bad: Vec<(&str, Vec<Value>)> = vec![
-        ("rerank", vec![json!({})]),
-        ("rerank", vec![json!("not a list")]),
-        ("rerank", vec![json!([good, { "id": "", "title": "x" }])]),
-        ("rerank", vec![json!([good, { "id": "1", "title": "again" }])]),
-        ("rerank", vec![json!([{ "id": "2" }])]),
-        ("rerank", vec![json!([{ "id": true, "title": "t" }])]),
-        ("rerank", vec![json!([{ "id": "2", "title": "t", "serverScore": "high" }])]),
-        ("rerank", vec![json!([{ "id": "2", "title": "t", "price": -1 }])]),
-        ("rerank", vec![json!([7])]),
-        ("rerank", vec![json!([good]), json!({ "serverOrder": "yes" })]),
-        ("rerank", vec![json!([good]), json!(5)]),
-        ("rerank", vec![json!([good]), json!({ "serverOder": true })]),
-        ("rerank", vec![json!([{ "id": "2", "title": "t", "serverScore": 1e39 }])]),
-        ("rerank", vec![json!([{ "id": 9_007_199_254_740_993u64, "title": "t" }])]),
-        ("rerank", vec![json!([{ "id": 1.5, "title": "t" }])]),
-        ("rerank", vec![json!([{ "id": "x".repeat(300), "title": "t" }])]),
-        ("observe", vec![json!({ "itemId": "1", "type": "like", "ts": 1 })]),
-        ("observe", vec![json!({ "itemId": "1", "type": "view" })]),
-        ("observe", vec![json!({ "type": "view", "ts": 1 })]),
-        ("observe", vec![json!({ "itemId": "1", "type": 3, "ts": 1 })]),
-        ("observe", vec![json!({ "itemId": "1", "type": "view", "ts": 1, "title": 5 })]),
-        ("observe", vec![json!([1, 2])]),
-        ("setLearning", vec![json!({ "steps": 0 })]),
-        ("setLearning", vec![json!({ "steps": "many" })]),
-        ("setLearning", vec![json!({ "stepz": 2 })]),
-        ("setLearning", vec![json!({ "learningRate": 2 })]),
-        ("setLearning", vec![json!({ "every": 0 })]),
-        ("exportPrivateUpdate", vec![json!({ "clip": 1, "epsilon": 2, "delta": 1e-6 })]),
-        ("exportPrivateUpdate", vec![json!({ "clip": 0, "epsilon": 0.5, "delta": 1e-6 })]),
-        ("exportPrivateUpdate", vec![json!({ "clip": 1, "epsilon": 0.5 })]),
-        ("exportPrivateUpdate", vec![json!({ "clip": 1e38, "epsilon": 0.5, "delta": 1e-6 })]),
+    let many: Vec<Value> = (0..1001).map(|i| json!({ "id": i, "title": "t" })).collect();
+    // (row of the README's bad-input contract, call, arguments)
+    let bad: Vec<(&str, &str, Vec<Value>)> = vec![
+        ("candidates-shape", "rerank", vec![json!({})]),
+        ("candidates-shape", "rerank", vec![json!("not a list")]),
+        ("candidates-shape", "rerank", vec![json!([7])]),
+        ("candidates-shape", "rerank", vec![Value::Array(many)]),
+        ("id-value", "rerank", vec![json!([good, { "id": "", "title": "x" }])]),
+        ("id-value", "rerank", vec![json!([{ "id": true, "title": "t" }])]),
+        ("id-value", "rerank", vec![json!([{ "id": "x".repeat(300), "title": "t" }])]),
+        ("id-value", "observe", vec![json!({ "type": "view", "ts": 1 })]),
+        ("id-number", "rerank", vec![json!([{ "id": 9_007_199_254_740_993u64, "title": "t" }])]),
+        ("id-number", "rerank", vec![json!([{ "id": 1.5, "title": "t" }])]),
+        ("id-duplicate", "rerank", vec![json!([good, { "id": "1", "title": "again" }])]),
+        ("title-missing", "rerank", vec![json!([{ "id": "2" }])]),
+        ("title-missing", "observe", vec![json!({ "itemId": "1", "type": "view", "ts": 1, "title": 5 })]),
+        ("server-score", "rerank", vec![json!([{ "id": "2", "title": "t", "serverScore": "high" }])]),
+        ("server-score", "rerank", vec![json!([{ "id": "2", "title": "t", "serverScore": 1e39 }])]),
+        ("price", "rerank", vec![json!([{ "id": "2", "title": "t", "price": -1 }])]),
+        ("price", "rerank", vec![json!([{ "id": "2", "title": "t", "price": "free" }])]),
+        ("event-type", "observe", vec![json!({ "itemId": "1", "type": "like", "ts": 1 })]),
+        ("event-type", "observe", vec![json!({ "itemId": "1", "type": 3, "ts": 1 })]),
+        ("event-type", "observe", vec![json!([1, 2])]),
+        ("event-ts", "observe", vec![json!({ "itemId": "1", "type": "view" })]),
+        ("event-ts", "observe", vec![json!({ "itemId": "1", "type": "view", "ts": "yesterday" })]),
+        ("unknown-fields", "rerank", vec![json!([good]), json!({ "serverOder": true })]),
+        ("unknown-fields", "setLearning", vec![json!({ "stepz": 2 })]),
+        ("unknown-fields", "setLimits", vec![json!({ "candidate": 50 })]),
+        ("options", "rerank", vec![json!([good]), json!({ "serverOrder": "yes" })]),
+        ("options", "rerank", vec![json!([good]), json!(5)]),
+        ("learning", "setLearning", vec![json!({ "steps": 0 })]),
+        ("learning", "setLearning", vec![json!({ "steps": "many" })]),
+        ("learning", "setLearning", vec![json!({ "learningRate": 2 })]),
+        ("learning", "setLearning", vec![json!({ "every": 0 })]),
+        ("privacy", "exportPrivateUpdate", vec![json!({ "clip": 1, "epsilon": 2, "delta": 1e-6 })]),
+        ("privacy", "exportPrivateUpdate", vec![json!({ "clip": 1, "epsilon": 0.5, "delta": 1.5 })]),
+        ("privacy", "exportPrivateUpdate", vec![json!({ "clip": 0, "epsilon": 0.5, "delta": 1e-6 })]),
+        ("privacy", "exportPrivateUpdate", vec![json!({ "clip": 1, "epsilon": 0.5 })]),
+        ("privacy", "exportPrivateUpdate", vec![json!({ "clip": 1e38, "epsilon": 0.5, "delta": 1e-6 })]),
+        ("limits", "setLimits", vec![json!({ "candidates": 0 })]),
+        ("limits", "setLimits", vec![json!({ "titleChars": 100_000 })]),
+        ("limits", "setLimits", vec![json!({ "events": -1 })]),
     ];
     let mut cases = Vec::new();
-    for (name, args) in bad {
+    for (row, name, args) in bad {
         let Err(e) = call(p, name, &args) else { return Err(Error::invalid("golden", format!("{name}({args:?}) was accepted; it is meant as a bad call"))) };
-        cases.push(ErrorCase { call: name.into(), args, code: e.code().into(), message: e.to_string() });
+        cases.push(ErrorCase { row: row.into(), call: name.into(), args, code: e.code().into(), message: e.to_string() });
         if let (Some(now), Step::Rerank { expected, .. }) = (run_step(p, &probe)?, &probe)
             && now != *expected
         {

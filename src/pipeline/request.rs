@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::api::{Candidate, Event, RerankOptions};
+use crate::api::{Candidate, Event, Limits, RerankOptions};
 use crate::catalog::window;
 use crate::error::{Error, Result};
 use crate::offline::data::{Dataset, Split};
@@ -29,12 +29,13 @@ pub struct Session {
 pub fn read_request(path: &Path) -> Result<Session> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let value: Value = serde_json::from_str(&text).map_err(|e| Error::invalid(path.display(), format!("not JSON: {e}")))?;
+    let limits = Limits::default();
     let events = match value.get("events") {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items.iter().enumerate().map(|(i, v)| Event::from_json(v, &format!("events[{i}]"))).collect::<Result<_>>()?,
+        Some(Value::Array(items)) => items.iter().enumerate().map(|(i, v)| Event::from_json(v, &format!("events[{i}]"), &limits)).collect::<Result<_>>()?,
         Some(_) => return Err(Error::invalid("events", "expected an array")),
     };
-    let candidates = Candidate::list_from_json(value.get("candidates").unwrap_or(&Value::Null), "candidates")?;
+    let candidates = Candidate::list_from_json(value.get("candidates").unwrap_or(&Value::Null), "candidates", &limits)?;
     let options = RerankOptions::from_json(value.get("options").unwrap_or(&Value::Null), "options")?;
     let titles = candidates.iter().map(|c| (c.id.clone(), c.title.clone())).collect();
     Ok(Session { label: path.display().to_string(), events, candidates, options, titles })

@@ -240,7 +240,7 @@ impl Ranker {
             }
         };
         let fit = self.model.head.fit(session.clone(), vectors.clone()); // [n]
-        // n ≤ MAX_CANDIDATES and d ≤ 1024 (api and config checks): no product overflows.
+        // n ≤ Limits::candidates ≤ 10,000 and d ≤ 1024 (api and config checks): no product overflows.
         let nd = n.saturating_mul(d);
         let packed = Tensor::cat(vec![fit, vectors.reshape([nd]), session.reshape([d])], 0);
         let mut values = read_floats(packed).await?;

@@ -1,5 +1,5 @@
-export type { EventType, SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, RestoreResult, PrivacyOptions, PrivateUpdate, CreateOptions as BuildCreateOptions, BackendReport, InitInput } from "./cpu/pocketrank_cpu.js";
-import type { SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, RestoreResult, PrivacyOptions, PrivateUpdate, CreateOptions as BuildCreateOptions, BackendReport, InitInput } from "./cpu/pocketrank_cpu.js";
+export type { EventType, SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, Limits, RestoreResult, PrivacyOptions, PrivateUpdate, CreateOptions as BuildCreateOptions, BackendReport, InitInput } from "./cpu/pocketrank_cpu.js";
+import type { SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, Limits, RestoreResult, PrivacyOptions, PrivateUpdate, CreateOptions as BuildCreateOptions, BackendReport, InitInput } from "./cpu/pocketrank_cpu.js";
 
 export interface CreateOptions extends BuildCreateOptions {
   /** Where each build's .wasm comes from (URL, Response or bytes); default: next to the package. */
@@ -21,6 +21,7 @@ export interface PersonalizerMethods {
   session(): Promise<SessionEvent[]>;
   clearSession(): Promise<void>;
   setLearning(options: LearningOptions): Promise<void>;
+  setLimits(limits: Limits): Promise<void>;
   exportState(): Promise<Uint8Array>;
   importState(bytes: Uint8Array): Promise<RestoreResult>;
   forget(): Promise<void>;

@@ -11,6 +11,8 @@ export const METHODS = Object.freeze([
   { name: "session", changesState: false },
   { name: "clearSession", changesState: true },
   { name: "setLearning", changesState: false },
+  // A smaller event limit drops the oldest events.
+  { name: "setLimits", changesState: true },
   { name: "exportState", changesState: false },
   { name: "importState", changesState: true },
   { name: "forget", changesState: true },

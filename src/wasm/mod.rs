@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use crate::api::{Candidate, Event, RerankOptions, settings_from_json};
+use crate::api::{Candidate, Event, Limits, RerankOptions, settings_from_json};
 use crate::backend::{Asked, Decision};
 use crate::learn::LearnConfig;
 use crate::private::PrivacyParams;
@@ -67,6 +67,25 @@ export interface LearningOptions {
   every?: number;
 }
 
+/**
+ * Input limits; every field optional (defaults in brackets). A call beyond one is refused with
+ * an error naming the field, a longer title is cut.
+ */
+export interface Limits {
+  /** Most candidates one rerank accepts [1000] (1..=10000). */
+  candidates?: number;
+  /** Longest title kept, in characters [512] (16..=4096); longer ones are cut. */
+  titleChars?: number;
+  /** Longest id, in UTF-8 bytes [256] (1..=1024). */
+  idBytes?: number;
+  /** Most session events kept [50] (1..=1000); the model reads at most its window (50). */
+  events?: number;
+  /** Largest state importState reads, bytes [4 MiB] (1 KiB..=64 MiB). */
+  stateBytes?: number;
+  /** Largest bundle create reads, bytes [64 MiB] (1 KiB..=256 MiB). */
+  bundleBytes?: number;
+}
+
 export interface RestoreResult {
   restored: boolean;
   reason?: string;
@@ -102,6 +121,8 @@ export interface CreateOptions {
    * it (`pocketrank sign`) loads; any other is refused with `code: "bundle"`.
    */
   publicKey?: string;
+  /** Input limits (see `Limits`); `setLimits` changes them later. */
+  limits?: Limits;
 }
 
 /** Which backend scores, and why. */
@@ -239,11 +260,6 @@ fn to_bytes(value: &JsValue, path: &str, limit: usize) -> crate::Result<Vec<u8>>
     Ok(view.to_vec())
 }
 
-/// Largest bundle accepted: ten times the shipped one, far below what a page can allocate.
-const MAX_BUNDLE_BYTES: usize = 64 << 20;
-/// Largest personal state accepted (a full session and head take about 25 KB).
-const MAX_STATE_BYTES: usize = 4 << 20;
-
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
@@ -259,11 +275,12 @@ struct CreateOptions {
     adapter_problem: Option<String>,
     /// The publisher's Ed25519 public key, hex: only bundles it signed load.
     public_key: Option<String>,
+    limits: Limits,
 }
 
 impl Default for CreateOptions {
     fn default() -> Self {
-        CreateOptions { backend: Asked::Auto, warmup_runs: 5, adapter_problem: None, public_key: None }
+        CreateOptions { backend: Asked::Auto, warmup_runs: 5, adapter_problem: None, public_key: None, limits: Limits::default() }
     }
 }
 
@@ -322,12 +339,14 @@ impl JsPersonalizer {
         if !(1..=50).contains(&options.warmup_runs) {
             return Err(js_error(crate::Error::invalid("options.warmupRuns", "must be in 1..=50")));
         }
-        let bundle = crate::Bundle::from_bytes(&to_bytes(&bundle, "bundle", MAX_BUNDLE_BYTES).map_err(js_error)?).map_err(js_error)?;
+        options.limits.validate("options.limits").map_err(js_error)?;
+        let bundle = crate::Bundle::from_bytes(&to_bytes(&bundle, "bundle", options.limits.bundle_bytes).map_err(js_error)?).map_err(js_error)?;
         if let Some(hex) = &options.public_key {
             let key = crate::bundle::sign::key_from_hex(hex, "options.publicKey").map_err(js_error)?;
             crate::bundle::sign::verify(&bundle, &key).map_err(js_error)?;
         }
         let mut inner = crate::Personalizer::new(crate::Ranker::from_bundle(&bundle, burn::tensor::Device::flex()).map_err(js_error)?).map_err(js_error)?;
+        inner.set_limits(options.limits).map_err(js_error)?;
         choose_backend(&mut inner, &bundle, &options).await?;
         Ok(JsPersonalizer { inner: RefCell::new(inner) })
     }
@@ -341,8 +360,8 @@ impl JsPersonalizer {
     /// Record one event of the current session; a click, cart or purchase of a shown item
     /// also updates the personal head (unless learning is off).
     pub fn observe(&self, #[wasm_bindgen(unchecked_param_type = "SessionEvent")] event: JsValue) -> Result<(), JsValue> {
-        let event = Event::from_json(&to_json(event, "event")?, "event").map_err(js_error)?;
-        self.with(|p| p.observe(event))
+        let event = to_json(event, "event")?;
+        self.with(|p| p.observe(Event::from_json(&event, "event", p.limits())?))
     }
 
     /// Change the on-device learning settings.
@@ -350,6 +369,13 @@ impl JsPersonalizer {
     pub fn set_learning(&self, #[wasm_bindgen(unchecked_param_type = "LearningOptions")] options: JsValue) -> Result<(), JsValue> {
         let config: LearnConfig = settings_from_json(to_json(options, "learning")?, "learning").map_err(js_error)?;
         self.with(|p| p.set_learning(config))
+    }
+
+    /// Change the input limits; a smaller `events` drops the oldest events now.
+    #[wasm_bindgen(js_name = setLimits)]
+    pub fn set_limits(&self, #[wasm_bindgen(unchecked_param_type = "Limits")] limits: JsValue) -> Result<(), JsValue> {
+        let limits: Limits = settings_from_json(to_json(limits, "limits")?, "limits").map_err(js_error)?;
+        self.with(|p| p.set_limits(limits))
     }
 
     /// Personal state (format version, model fingerprint, personal head, session, checksum).
@@ -365,7 +391,7 @@ impl JsPersonalizer {
         // A clean start first, whatever the argument: the promise is a clean start on any error.
         let bytes = self.with(|p| {
             p.forget()?;
-            to_bytes(&bytes, "state", MAX_STATE_BYTES)
+            to_bytes(&bytes, "state", p.limits().state_bytes)
         })?;
         to_js(&self.with(|p| p.import_state(&bytes))?)
     }
@@ -393,9 +419,10 @@ impl JsPersonalizer {
         #[wasm_bindgen(unchecked_param_type = "Candidate[]")] candidates: JsValue,
         #[wasm_bindgen(unchecked_param_type = "RerankOptions")] options: Option<JsValue>,
     ) -> Result<JsValue, JsValue> {
-        let candidates = Candidate::list_from_json(&to_json(candidates, "candidates")?, "candidates").map_err(js_error)?;
+        let candidates = to_json(candidates, "candidates")?;
         let options = RerankOptions::from_json(&to_json(options.unwrap_or(JsValue::UNDEFINED), "options")?, "options").map_err(js_error)?;
         let mut inner = self.inner.try_borrow_mut().map_err(|_| busy())?;
+        let candidates = Candidate::list_from_json(&candidates, "candidates", inner.limits()).map_err(js_error)?;
         to_js(&inner.rerank_async(&candidates, &options).await.map_err(js_error)?)
     }
 

@@ -102,7 +102,15 @@ export async function openPersonalizer(bundle, options = {}) {
   const { persist = true, dbName = "pocketrank", ...createOptions } = options;
   const personalizer = await Personalizer.create(bundle, createOptions);
   if (!persist) return new PersistentPersonalizer(personalizer, null, { restored: false, reason: "persistence is off" });
-  const db = await openDb(dbName);
+  let db;
+  try {
+    db = await openDb(dbName);
+  } catch (e) {
+    // A database a newer pocketrank made (VersionError), or storage the browser refuses:
+    // the page still works, without persistence; the newer build's data is left alone.
+    const reason = `IndexedDB "${dbName}" could not be opened (${e?.name}: ${e?.message}); persistence is off for this page`;
+    return new PersistentPersonalizer(personalizer, null, { restored: false, reason });
+  }
   const saved = await withStore(db, "readonly", (s) => s.get(KEY));
   let restore = { restored: false, reason: "nothing saved yet" };
   if (saved !== undefined) {

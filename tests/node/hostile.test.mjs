@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { loadPackage, shippedBundle, SLATE } from "./helpers.mjs";
+import { loadPackage, shippedBundle, SLATE, appendPart, rebundleBytes } from "./helpers.mjs";
 
 const { Personalizer } = await loadPackage();
 const bundle = shippedBundle();
@@ -28,7 +28,7 @@ async function refused(p, call, pattern) {
   assert.deepEqual(await p.rerank(SLATE), before, "the ranking is unchanged after the error");
 }
 
-test("a getter that throws is an error naming the field, and never hangs the queue", async () => {
+test("a getter that throws is an error naming the field, and never hangs the queue (contract: js-values)", async () => {
   const p = await shopper();
   const evil = { id: "1", get title() { throw new Error("boom"); } };
   await refused(p, () => p.rerank([evil]), /^candidates\[0\]\.title: reading it threw: boom$/);
@@ -40,7 +40,7 @@ test("a getter that throws is an error naming the field, and never hangs the que
   await p.free();
 });
 
-test("cycles and deep nesting are errors, not a dead module", async () => {
+test("cycles and deep nesting are errors, not a dead module (contract: js-values)", async () => {
   const p = await shopper();
   const self = { id: "1", title: "x" };
   self.self = self;
@@ -51,7 +51,7 @@ test("cycles and deep nesting are errors, not a dead module", async () => {
   await p.free();
 });
 
-test("NaN, Infinity and numbers beyond f32 are refused, and a click never poisons the head", async () => {
+test("NaN, Infinity and numbers beyond f32 are refused, and a click never poisons the head (contract: non-finite)", async () => {
   const p = await shopper();
   await refused(p, () => p.rerank([{ id: "1", title: "a", serverScore: NaN }]), /^candidates\[0\]\.serverScore: NaN is not a finite number$/);
   await refused(p, () => p.rerank([{ id: "1", title: "a", price: -Infinity }]), /^candidates\[0\]\.price: -inf is not a finite number$/);
@@ -68,7 +68,7 @@ test("NaN, Infinity and numbers beyond f32 are refused, and a click never poison
   await q.free();
 });
 
-test("strings that are not Unicode, ids a number cannot hold exactly", async () => {
+test("strings that are not Unicode, ids a number cannot hold exactly (contract: lone-surrogate)", async () => {
   const p = await shopper();
   await refused(p, () => p.rerank([{ id: "a\uD800", title: "x" }, { id: "a\uDBFF", title: "y" }]), /^candidates\[0\]\.id: not valid Unicode \(a lone surrogate\)/);
   await refused(p, () => p.rerank([{ id: 2 ** 53 + 2, title: "x" }]), /^candidates\[0\]\.id: a number id must be a safe integer/);
@@ -79,7 +79,7 @@ test("strings that are not Unicode, ids a number cannot hold exactly", async () 
   await p.free();
 });
 
-test("bundle and state arguments: bytes of any view, or a clear error (and a clean start)", async () => {
+test("bundle and state arguments: bytes of any view, or a clear error (and a clean start) (contract: bundle-bytes, contract: state-damaged)", async () => {
   const viaBuffer = await Personalizer.create(bundle.buffer.slice(bundle.byteOffset, bundle.byteOffset + bundle.byteLength));
   assert.equal(viaBuffer.backend.name, "cpu", "an ArrayBuffer, as fetch().arrayBuffer() gives, is accepted");
   const viaView = await Personalizer.create(new DataView(bundle.buffer, bundle.byteOffset, bundle.byteLength));
@@ -121,7 +121,7 @@ function rebundle(name, edit) {
   return rebundleBytes(bundle, name, edit);
 }
 
-test("a bundle with correct sums but impossible values is refused, never a trap", async () => {
+test("a bundle with correct sums but impossible values is refused, never a trap (contract: bundle-values)", async () => {
   const config = (edit) => rebundle("config.json", (bytes) => {
     const c = JSON.parse(new TextDecoder().decode(bytes));
     edit(c);
@@ -147,7 +147,7 @@ function signedMessage(bytes) {
   return hash.digest();
 }
 
-test("a pinned publisher key: signed bundles load, altered or unsigned ones are refused", async () => {
+test("a pinned publisher key: signed bundles load, altered or unsigned ones are refused (contract: bundle-signature)", async () => {
   const { generateKeyPairSync, sign } = await import("node:crypto");
   const { publicKey, privateKey } = generateKeyPairSync("ed25519");
   const hex = Buffer.from(publicKey.export({ format: "jwk" }).x, "base64url").toString("hex");
@@ -164,33 +164,3 @@ test("a pinned publisher key: signed bundles load, altered or unsigned ones are 
   await assert.rejects(Personalizer.create(signed, { publicKey: "abc" }), /options.publicKey: expected 64 hex digits/);
   await p.free();
 });
-
-/** `bytes` with one more part (digests recomputed). */
-function appendPart(bytes, name, data) {
-  return rebundleBytes(bytes, null, (b) => b, { name, data });
-}
-
-/** `bytes` with part `name` edited (and optionally one part added), every digest recomputed. */
-function rebundleBytes(bytes, name, edit, extra = null) {
-  const headerLength = new DataView(bytes.buffer, bytes.byteOffset + 16, 4).getUint32(0, true);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(20, 20 + headerLength)));
-  let at = 20 + headerLength;
-  const parts = header.parts.map((p) => {
-    const part = bytes.subarray(at, at + p.size);
-    at += p.size;
-    return { name: p.name, data: p.name === name ? edit(part) : part };
-  });
-  if (extra) parts.push(extra);
-  const digested = parts.map((p) => ({ name: p.name, size: p.data.length, sha256: createHash("sha256").update(p.data).digest("hex") }));
-  const head = new TextEncoder().encode(JSON.stringify({ format_version: header.format_version, parts: digested }));
-  const out = new Uint8Array(20 + head.length + parts.reduce((n, p) => n + p.data.length, 0));
-  out.set(bytes.subarray(0, 16));
-  new DataView(out.buffer).setUint32(16, head.length, true);
-  out.set(head, 20);
-  let offset = 20 + head.length;
-  for (const p of parts) {
-    out.set(p.data, offset);
-    offset += p.data.length;
-  }
-  return out;
-}

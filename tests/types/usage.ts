@@ -14,6 +14,7 @@ export async function storefront(url: string): Promise<RankedItem[]> {
   const event: SessionEvent = { itemId: 12, type: "cart", ts: Date.now(), title: "Mario Kart" };
   await p.observe(event);
   await p.setLearning({ learningRate: 0.1, every: 2 });
+  await p.setLimits({ candidates: 200, titleChars: 128 });
   const ranked: RankedItem[] = await p.rerank([{ id: "1", title: "Zelda", price: 59.99, serverScore: 0.3 }], { serverOrder: true });
   const state: Uint8Array = await p.exportState();
   const restore = await p.importState(state);
