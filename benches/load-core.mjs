@@ -16,21 +16,28 @@ function request(items) {
  * Returns memory after warm-up and at the end, their difference, whether every ranking was the
  * first one, and the GPU buffer figures.
  */
-export async function sustained(Personalizer, bundle, items, { calls, warmup = 1000, memory, gpu = () => null, createOptions = {} }) {
+export async function sustained(Personalizer, bundle, items, { calls, warmup = 1000, memory, gpu = () => null, createOptions = {}, distinct = 0 }) {
   const p = await Personalizer.create(bundle, createOptions);
   const { events, candidates } = request(items);
   for (const e of events) await p.observe(e);
   const first = JSON.stringify(await p.rerank(candidates));
-  for (let i = 0; i < warmup; i++) await p.rerank(candidates);
+  // `distinct` > 0: each call's 100 candidates slide over that many items (made-up titles), so
+  // the item cache fills and evicts; the rankings then differ, and are not compared.
+  const pool = Array.from({ length: distinct }, (_, i) => ({ id: `pool-${i}`, title: `Catalog item ${i} ${["for PlayStation 4", "Deluxe Edition", "Controller", "Game Boy Advance"][i % 4]}` }));
+  const slate = (i) => (distinct ? Array.from({ length: 100 }, (_, k) => pool[(i * 37 + k) % distinct]) : candidates);
+  for (let i = 0; i < warmup; i++) await p.rerank(slate(i));
   const warm = { memory: memory(), gpu: gpu() };
   let same = true;
   const start = performance.now();
-  for (let i = 0; i < calls; i++) same = JSON.stringify(await p.rerank(candidates)) === first && same;
+  for (let i = 0; i < calls; i++) {
+    const answer = JSON.stringify(await p.rerank(slate(warmup + i)));
+    same = (distinct > 0 || answer === first) && same;
+  }
   const ms = performance.now() - start;
   const end = { memory: memory(), gpu: gpu() };
   const backend = p.backend.name;
   await p.free();
-  return { backend, calls, warmup, ms, memoryWarmMB: warm.memory / MB, memoryEndMB: end.memory / MB, growthMB: (end.memory - warm.memory) / MB, sameRanking: same, gpuWarm: warm.gpu, gpuEnd: end.gpu };
+  return { backend, calls, warmup, distinct, ms, memoryWarmMB: warm.memory / MB, memoryEndMB: end.memory / MB, growthMB: (end.memory - warm.memory) / MB, sameRanking: same, gpuWarm: warm.gpu, gpuEnd: end.gpu };
 }
 
 /**

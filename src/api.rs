@@ -28,24 +28,28 @@ pub struct Limits {
     pub state_bytes: usize,
     /// Largest bundle `create` reads, in bytes (default 64 MiB; at most 256 MiB).
     pub bundle_bytes: usize,
+    /// Item vectors kept between calls (default 4,096, about 1.7 MB; at most 100,000); 0 keeps
+    /// nothing, not even the session state: every call recomputes everything.
+    pub item_cache: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { candidates: 1000, title_chars: 512, id_bytes: 256, events: 50, state_bytes: 4 << 20, bundle_bytes: 64 << 20 }
+        Limits { candidates: 1000, title_chars: 512, id_bytes: 256, events: 50, state_bytes: 4 << 20, bundle_bytes: 64 << 20, item_cache: 4096 }
     }
 }
 
 impl Limits {
     /// Check every bound against its range; `path` names the object in errors.
     pub fn validate(&self, path: &str) -> Result<()> {
-        let ranges: [(&str, usize, usize, usize); 6] = [
+        let ranges: [(&str, usize, usize, usize); 7] = [
             ("candidates", self.candidates, 1, 10_000),
             ("titleChars", self.title_chars, 16, 4096),
             ("idBytes", self.id_bytes, 1, 1024),
             ("events", self.events, 1, 1000),
             ("stateBytes", self.state_bytes, 1 << 10, 64 << 20),
             ("bundleBytes", self.bundle_bytes, 1 << 10, 256 << 20),
+            ("itemCache", self.item_cache, 0, 100_000),
         ];
         match ranges.into_iter().find(|(_, value, low, high)| !(low..=high).contains(&value)) {
             Some((name, _, low, high)) => Err(Error::invalid(format!("{path}.{name}"), format!("must be in {low}..={high}"))),
@@ -55,6 +59,10 @@ impl Limits {
 
     /// `title` cut to [`Limits::title_chars`] characters.
     pub fn cut_title(&self, mut title: String) -> String {
+        // No more bytes than the limit: no more characters either.
+        if title.len() <= self.title_chars {
+            return title;
+        }
         if let Some((cut, _)) = title.char_indices().nth(self.title_chars) {
             title.truncate(cut);
         }
@@ -197,44 +205,45 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-fn id_field(map: &Map<String, Value>, path: &str, name: &str, limits: &Limits) -> Result<String> {
-    let path = format!("{path}.{name}");
+fn id_field(map: &Map<String, Value>, parent: &str, name: &str, limits: &Limits) -> Result<String> {
+    let path = || format!("{parent}.{name}");
     let id = match map.get(name) {
-        None | Some(Value::Null) => return Err(Error::invalid(path, "missing")),
-        Some(Value::String(s)) if s.trim().is_empty() => return Err(Error::invalid(path, "empty")),
+        None | Some(Value::Null) => return Err(Error::invalid(path(), "missing")),
+        Some(Value::String(s)) if s.trim().is_empty() => return Err(Error::invalid(path(), "empty")),
         Some(Value::String(s)) => s.clone(),
         // A JS number is exact up to 2^53; above that, or with a fraction, it is not an id
         // the page can have meant: two different ids could arrive as one.
         Some(Value::Number(n)) => match (n.as_i64(), n.as_f64()) {
             (Some(i), _) if i.unsigned_abs() as f64 <= MAX_SAFE_INTEGER => i.to_string(),
             (None, Some(x)) if x.fract() == 0.0 && x.abs() <= MAX_SAFE_INTEGER => format!("{x:.0}"),
-            _ => return Err(Error::invalid(path, "a number id must be a safe integer (no fraction, at most 2^53 − 1); send other ids as strings")),
+            _ => return Err(Error::invalid(path(), "a number id must be a safe integer (no fraction, at most 2^53 − 1); send other ids as strings")),
         },
-        Some(other) => return Err(Error::invalid(path, format!("expected a string or number, got {}", kind_of(other)))),
+        Some(other) => return Err(Error::invalid(path(), format!("expected a string or number, got {}", kind_of(other)))),
     };
-    check_id(&id, &path, limits)?;
+    check_id(&id, path, limits)?;
     Ok(id)
 }
 
-/// An id is non-empty and within [`Limits::id_bytes`].
-fn check_id(id: &str, path: &str, limits: &Limits) -> Result<()> {
+/// An id is non-empty and within [`Limits::id_bytes`]; `path` spells where, for an error
+/// (paths are formed only on the way to an error: a re-rank checks thousands of fields).
+fn check_id(id: &str, path: impl Fn() -> String, limits: &Limits) -> Result<()> {
     if id.trim().is_empty() {
-        return Err(Error::invalid(path, "empty"));
+        return Err(Error::invalid(path(), "empty"));
     }
     if id.len() > limits.id_bytes {
-        return Err(Error::invalid(path, format!("{} bytes long, at most {}", id.len(), limits.id_bytes)));
+        return Err(Error::invalid(path(), format!("{} bytes long, at most {}", id.len(), limits.id_bytes)));
     }
     Ok(())
 }
 
 /// A finite number, within f32's range when the model reads it as f32 (`for_model`): 1e39
 /// would become infinite there and poison every score and the personal head.
-fn check_number(x: f64, path: &str, for_model: bool) -> Result<f64> {
+fn check_number(x: f64, path: impl Fn() -> String, for_model: bool) -> Result<f64> {
     if !x.is_finite() {
-        return Err(Error::invalid(path, format!("{x} is not a finite number")));
+        return Err(Error::invalid(path(), format!("{x} is not a finite number")));
     }
     if for_model && x.abs() > f64::from(f32::MAX) {
-        return Err(Error::invalid(path, "outside the range of a 32-bit float (±3.4e38)"));
+        return Err(Error::invalid(path(), "outside the range of a 32-bit float (±3.4e38)"));
     }
     Ok(x)
 }
@@ -259,7 +268,7 @@ fn optional_number(map: &Map<String, Value>, path: &str, name: &str, for_model: 
     match map.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => match n.as_f64() {
-            Some(x) => check_number(x, &at(), for_model).map(Some),
+            Some(x) => check_number(x, at, for_model).map(Some),
             None => Err(Error::invalid(at(), "outside the range of a 64-bit float")),
         },
         Some(other) => Err(Error::invalid(format!("{path}.{name}"), format!("expected a number, got {}", kind_of(other)))),
@@ -284,8 +293,8 @@ impl Event {
     /// Check an event built in Rust (the JSON path checks as it parses): the id and timestamp
     /// rules of [`Event::from_json`].
     pub fn check(&self, path: &str, limits: &Limits) -> Result<()> {
-        check_id(&self.item_id, &format!("{path}.itemId"), limits)?;
-        check_number(self.ts, &format!("{path}.ts"), false).map(|_| ())
+        check_id(&self.item_id, || format!("{path}.itemId"), limits)?;
+        check_number(self.ts, || format!("{path}.ts"), false).map(|_| ())
     }
 }
 
@@ -296,26 +305,26 @@ impl Candidate {
         limits.check_candidates(candidates.len(), path)?;
         let mut seen = std::collections::HashMap::with_capacity(candidates.len());
         for (i, c) in candidates.iter().enumerate() {
-            let at = format!("{path}[{i}]");
-            check_id(&c.id, &format!("{at}.id"), limits)?;
+            let at = |field: &str| format!("{path}[{i}].{field}");
+            check_id(&c.id, || at("id"), limits)?;
             if let Some(first) = seen.insert(c.id.as_str(), i) {
-                return Err(Error::invalid(format!("{at}.id"), format!("duplicate of {path}[{first}].id ({:?})", c.id)));
+                return Err(Error::invalid(at("id"), format!("duplicate of {path}[{first}].id ({:?})", c.id)));
             }
             if let Some(score) = c.server_score {
-                check_number(score, &format!("{at}.serverScore"), true)?;
+                check_number(score, || at("serverScore"), true)?;
             }
             if let Some(price) = c.price {
-                check_price(price, &format!("{at}.price"))?;
+                check_price(price, || at("price"))?;
             }
         }
         Ok(())
     }
 }
 
-fn check_price(price: f64, path: &str) -> Result<()> {
-    check_number(price, path, false)?;
+fn check_price(price: f64, path: impl Fn() -> String) -> Result<()> {
+    check_number(price, &path, false)?;
     if price < 0.0 {
-        return Err(Error::invalid(path, "negative"));
+        return Err(Error::invalid(path(), "negative"));
     }
     Ok(())
 }
@@ -371,7 +380,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const L: Limits = Limits { candidates: 1000, title_chars: 512, id_bytes: 256, events: 50, state_bytes: 4 << 20, bundle_bytes: 64 << 20 };
+    const L: Limits = Limits { candidates: 1000, title_chars: 512, id_bytes: 256, events: 50, state_bytes: 4 << 20, bundle_bytes: 64 << 20, item_cache: 4096 };
 
     // contract: limits-enforced
     #[test]

@@ -106,7 +106,7 @@ pub fn decide(asked: Asked, evidence: Evidence) -> Decision {
         (Asked::Auto, Evidence::WarmupFailed(problem)) => cpu(format!("WebGPU failed its warm-up ({problem})"), None),
         (Asked::Auto, Evidence::Timed(timings)) => {
             let (cpu_ms, gpu_ms) = timings;
-            let measured = format!("warm-up, one re-rank of {WARMUP_CANDIDATES} candidates: WebGPU {gpu_ms:.2} ms, CPU {cpu_ms:.2} ms");
+            let measured = format!("warm-up, one re-rank of {WARMUP_CANDIDATES} candidates after a new event: WebGPU {gpu_ms:.2} ms, CPU {cpu_ms:.2} ms");
             if gpu_ms < cpu_ms { gpu(format!("WebGPU is faster here ({measured})"), Some(timings)) } else { cpu(format!("the CPU is faster here ({measured})"), Some(timings)) }
         }
     }

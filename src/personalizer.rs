@@ -10,7 +10,7 @@ use crate::catalog::window;
 use crate::error::Result;
 use crate::learn::{HeadParams, LearnConfig, Slate};
 use crate::private::{PrivacyParams, PrivateUpdate, privatize};
-use crate::rank::{Candidates, Ranker, ScoredSlate, order};
+use crate::rank::{Candidates, Memo, Ranker, ScoredSlate, order};
 use crate::state::{Decoded, PersonalState};
 
 /// What `import_state` did with intact bytes.
@@ -28,8 +28,11 @@ pub struct Restore {
 pub struct Personalizer {
     /// The model on the CPU: always loaded, so a lost GPU never loses the shopper's ranking.
     ranker: Ranker,
-    /// The same model on a GPU, when it was chosen; scoring goes here first.
-    accelerator: Option<Ranker>,
+    /// What the CPU ranker computed and may need again ([`Memo`]).
+    memo: Memo,
+    /// The same model on a GPU, when it was chosen; scoring goes here first. Its own memo:
+    /// its vectors come from its own arithmetic.
+    accelerator: Option<(Ranker, Memo)>,
     backend: BackendReport,
     session: Vec<Event>,
     shipped_head: HeadParams,
@@ -64,6 +67,7 @@ impl Personalizer {
         let shipped_head = ranker.head_params()?;
         Ok(Personalizer {
             ranker,
+            memo: Memo::new(Limits::default().item_cache),
             accelerator: None,
             backend: BackendReport::new(BackendName::Cpu, "the CPU was asked for", None),
             session: Vec::new(),
@@ -91,9 +95,7 @@ impl Personalizer {
     /// The same bundle on `device` (a GPU), with this personalizer's head: ready to be timed
     /// against the CPU and handed to [`Personalizer::use_accelerator`].
     pub fn accelerator(&self, bundle: &Bundle, device: Device) -> Result<Ranker> {
-        let mut accelerator = Ranker::from_bundle(bundle, device)?;
-        accelerator.set_head(&self.head)?;
-        Ok(accelerator)
+        Ranker::on_gpu(bundle, device, &self.head)
     }
 
     /// Score on `accelerator` (the same bundle on a GPU) from now on, with the personal head.
@@ -102,24 +104,29 @@ impl Personalizer {
             return Err(crate::Error::invalid("accelerator", "holds another model than the CPU ranker"));
         }
         accelerator.set_head(&self.head)?;
-        self.accelerator = Some(accelerator);
+        self.accelerator = Some((accelerator, Memo::new(self.limits.item_cache)));
         self.backend = report;
         Ok(())
     }
 
-    /// Median milliseconds of one re-rank of a full session (the model's window of events,
-    /// `candidates` items) on the CPU and on `accelerator`, `runs` timed runs each after one
-    /// untimed run (shader compilation, first allocations). `now` is a millisecond clock.
-    /// The shopper's session and head are not touched.
+    /// Median milliseconds of one re-rank right after a new event (a full window of events,
+    /// `candidates` items the ranker has seen: the work a call does once vectors are cached)
+    /// on the CPU and on `accelerator`, `runs` timed runs each after one untimed run (shader
+    /// compilation, first allocations). `now` is a millisecond clock. The shopper's session,
+    /// head and memo are not touched.
     pub async fn time_backends(&self, accelerator: &Ranker, candidates: usize, runs: usize, now: &dyn Fn() -> f64) -> Result<Timings> {
-        let (events, slate) = self.ranker.synthetic_request(candidates);
+        let window = self.ranker.max_events();
+        let (events, slate) = self.ranker.synthetic_request(candidates, window.saturating_add(runs).saturating_add(1));
         let options = RerankOptions::default();
         let mut medians = [0.0; 2];
         for (ranker, median) in [&self.ranker, accelerator].into_iter().zip(&mut medians) {
+            let mut memo = Memo::new(self.limits.item_cache.max(candidates.saturating_add(window).saturating_add(runs).saturating_add(1)));
             let mut times = Vec::with_capacity(runs);
             for run in 0..=runs {
+                // The window slides by one event a run: a new session state, one new item.
+                let session = events.get(run..run.saturating_add(window)).unwrap_or(&events);
                 let start = now();
-                ranker.score(&events, Candidates::Listed(&slate), &options).await?;
+                ranker.score(session, Candidates::Listed(&slate), &options, &mut memo).await?;
                 if run > 0 {
                     times.push(now() - start);
                 }
@@ -146,6 +153,10 @@ impl Personalizer {
     pub fn set_limits(&mut self, limits: Limits) -> Result<()> {
         limits.validate("limits")?;
         self.limits = limits;
+        self.memo.resize(limits.item_cache);
+        if let Some((_, memo)) = &mut self.accelerator {
+            memo.resize(limits.item_cache);
+        }
         self.keep_window();
         Ok(())
     }
@@ -196,7 +207,7 @@ impl Personalizer {
 
     fn set_head(&mut self, head: HeadParams) -> Result<()> {
         self.ranker.set_head(&head)?;
-        if let Some(accelerator) = &mut self.accelerator {
+        if let Some((accelerator, _)) = &mut self.accelerator {
             accelerator.set_head(&head)?;
         }
         self.head = head;
@@ -227,9 +238,9 @@ impl Personalizer {
         // Takes from the previous slate are learned before it is replaced.
         self.learn_pending()?;
         let listed = Candidates::Listed(candidates);
-        let accelerated = match &self.accelerator {
+        let accelerated = match &mut self.accelerator {
             None => None,
-            Some(accelerator) => match accelerator.score(&self.session, listed, options).await {
+            Some((accelerator, memo)) => match accelerator.score(&self.session, listed, options, memo).await {
                 Ok(result) => Some(result),
                 // Bad input is bad on every backend: say so, keep the accelerator.
                 Err(e) if e.kind() == crate::ErrorKind::InvalidInput => return Err(e),
@@ -241,7 +252,7 @@ impl Personalizer {
         };
         let ScoredSlate { scored, slate } = match accelerated {
             Some(result) => result,
-            None => crate::rank::ready(self.ranker.score(&self.session, listed, options))?,
+            None => crate::rank::ready(self.ranker.score(&self.session, listed, options, &mut self.memo))?,
         };
         self.last_slate = slate;
         Ok(order::ranked(candidates, scored.terms(&self.ranker.weights())))

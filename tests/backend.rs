@@ -56,7 +56,7 @@ fn an_accelerator_of_another_model_is_refused() {
 fn the_warm_up_times_a_full_request_on_both_sides() {
     let p = Personalizer::new(common::shipped_ranker()).unwrap();
     let ranker = common::shipped_ranker();
-    let (events, candidates) = ranker.synthetic_request(100);
+    let (events, candidates) = ranker.synthetic_request(100, ranker.max_events());
     assert_eq!((events.len(), candidates.len()), (ranker.max_events(), 100));
     assert!(candidates.iter().all(|c| ranker.knows(&c.id)), "catalog items, so the ID path runs too");
     let clock = std::time::Instant::now();

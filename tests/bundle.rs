@@ -96,7 +96,7 @@ fn int8_tables_rank_like_the_float_weights_and_damage_is_refused() {
     assert!(int8_bytes * 3 < float_bytes, "int8 {int8_bytes} B vs f32 {float_bytes} B");
 
     let (a, b) = (Ranker::from_bundle(&float, Device::flex()).unwrap(), Ranker::from_bundle(&int8, Device::flex()).unwrap());
-    let (events, candidates) = a.synthetic_request(100);
+    let (events, candidates) = a.synthetic_request(100, a.max_events());
     let options = RerankOptions { server_order: true };
     let (sa, sb) = (common::scores(&a, &events, &candidates, &options), common::scores(&b, &events, &candidates, &options));
     let spread = sa.iter().fold(f32::MIN, |m, &s| m.max(s)) - sa.iter().fold(f32::MAX, |m, &s| m.min(s));

@@ -13,7 +13,7 @@ use crate::offline::eval::{Case, Metrics};
 use crate::offline::search::best;
 use crate::offline::servers::{ModelServer, TransitionServer};
 use crate::rank::score::{Scored, Weights};
-use crate::rank::{Candidates, Ranker, order, ready};
+use crate::rank::{Candidates, Memo, Ranker, order, ready};
 use crate::relations::Relations;
 use crate::relations::transitions::Transitions;
 
@@ -54,7 +54,7 @@ fn score_lists(ranker: &Ranker, data: &Dataset, users: &[usize], mut server: imp
         let list = server(history)?;
         let Some(target_at) = list.iter().position(|&c| c == target) else { continue };
         let events = data.events(window(history, ranker.max_events()));
-        let scored = ready(ranker.score(&events, Candidates::Listed(&data.candidate_list(&list)), &RerankOptions::default()))?.scored;
+        let scored = ready(ranker.score(&events, Candidates::Listed(&data.candidate_list(&list)), &RerankOptions::default(), &mut Memo::none()))?.scored;
         lists.push(ScoredList { scored, target_at });
     }
     let missing = users.len() - lists.len();

@@ -2,6 +2,7 @@
 //! the one scoring path: the CLI, evaluation, calibration and the browser all take it, and
 //! [`order`] is the one ordering stage after it.
 
+pub mod memo;
 pub mod order;
 pub mod score;
 
@@ -20,6 +21,7 @@ use crate::model::{Model, ModelConfig};
 use crate::relations::Relations;
 use crate::relations::transitions::RECENT_ITEMS;
 use crate::text::{TitleTokenizer, TokenBatch};
+pub use memo::Memo;
 use score::{Features, Scored, Weights};
 
 /// A loaded model with its tokenizer, catalog and relation tables, ready to score.
@@ -33,15 +35,16 @@ pub struct Ranker {
     /// updates are tied to it.
     fingerprint: [u8; 32],
     relations: Relations,
-    /// The head's server weights as numbers (the tensors hold them too, for the record).
-    server_weights: [f32; 2],
+    /// The head as numbers: what scoring computes with (the tensors hold the same values, for
+    /// training and for packing a bundle).
+    head: HeadParams,
 }
 
 /// Candidates encoded once ([`Ranker::encode_candidates`]), to score many sessions against.
 pub struct EncodedCandidates {
     candidates: Vec<Candidate>,
-    /// `[n, d]`; `None` when there are no candidates.
-    vectors: Option<Tensor<2>>,
+    /// `[n, d]`, row-major.
+    vectors: Vec<f32>,
 }
 
 /// The candidates of one scoring call.
@@ -109,8 +112,27 @@ struct ItemInput<'a> {
     title: &'a str,
 }
 
+impl ItemInput<'_> {
+    /// What determines the item's vector, as a [`Memo`] key.
+    fn key(&self) -> String {
+        format!("{}\u{1f}{}", self.row, self.title)
+    }
+}
+
+/// The head's parameters read from its tensors, on a backend that answers at once (the CPU).
+fn read_head(model: &Model, d: usize) -> Result<HeadParams> {
+    let head = &model.head;
+    let bias = match &head.query.bias {
+        Some(b) => ready(read_floats(b.val()))?,
+        None => vec![0.0; d],
+    };
+    let server = ready(read_floats(head.server.val()))?;
+    Ok(HeadParams { d, weight: ready(read_floats(head.query.weight.val()))?, bias, server: [server.first().copied().unwrap_or(0.0), server.get(1).copied().unwrap_or(0.0)] })
+}
+
 impl Ranker {
-    /// Load a verified bundle onto `device`.
+    /// Load a verified bundle onto the CPU (or another backend that answers at once: the
+    /// head's numbers are read from its tensors).
     pub fn from_bundle(bundle: &Bundle, device: Device) -> Result<Ranker> {
         let decoded = crate::bundle::decode(bundle, &device)?;
         let mut ranker = Ranker::from_parts(decoded.model, decoded.config, decoded.tokenizer, decoded.catalog, device);
@@ -119,16 +141,24 @@ impl Ranker {
         Ok(ranker)
     }
 
+    /// Load a verified bundle onto a GPU with `head`'s numbers (the CPU ranker's), reading
+    /// nothing back: a readback started and abandoned there leaves a staging buffer mapped,
+    /// and the device's next submission fails ("used in submit while mapped").
+    pub fn on_gpu(bundle: &Bundle, device: Device, head: &HeadParams) -> Result<Ranker> {
+        let decoded = crate::bundle::decode(bundle, &device)?;
+        let model = decoded.model.valid();
+        let mut ranker = Ranker { model, config: decoded.config, tokenizer: decoded.tokenizer, catalog: decoded.catalog, device, fingerprint: decoded.fingerprint, relations: decoded.relations, head: head.clone() };
+        ranker.set_head(head)?;
+        Ok(ranker)
+    }
+
     /// Wrap a model in memory (training validates with the same code path it ships), without
-    /// relation tables.
-    ///
-    /// The head's server weights are read back here on a backend that answers at once (the
-    /// CPU). A GPU reads back asynchronously, so there they start at 0 until
-    /// [`Ranker::set_head`] gives them: [`crate::Personalizer::accelerator`] always does.
+    /// relation tables, on a backend that answers at once: the head's numbers are read from
+    /// its tensors ([`read_head`]).
     pub fn from_parts(model: Model, config: ModelConfig, tokenizer: TitleTokenizer, catalog: Catalog, device: Device) -> Ranker {
-        let server = ready(read_floats(model.head.server.val())).unwrap_or_default();
-        let server_weights = [server.first().copied().unwrap_or(0.0), server.get(1).copied().unwrap_or(0.0)];
-        Ranker { model: model.valid(), config, tokenizer, catalog, device, fingerprint: [0; 32], relations: Relations::default(), server_weights }
+        let d = config.item.d_model;
+        let head = read_head(&model, d).unwrap_or_else(|_| HeadParams { d, weight: vec![0.0; d.saturating_mul(d)], bias: vec![0.0; d], server: [0.0; 2] });
+        Ranker { model: model.valid(), config, tokenizer, catalog, device, fingerprint: [0; 32], relations: Relations::default(), head }
     }
 
     /// The same ranker with other relation tables (calibration scores with a table counted
@@ -191,28 +221,33 @@ impl Ranker {
     /// The weights of the terms other than the fit, as the head and the config hold them.
     pub fn weights(&self) -> Weights {
         Weights {
-            rank: self.server_weights[0],
-            server_score: self.server_weights[1],
+            rank: self.head.server[0],
+            server_score: self.head.server[1],
             repeat: self.config.head.repeat_log_odds as f32,
             transition: self.config.head.transition_weight as f32,
         }
     }
 
     /// Re-rank `candidates` (in server order) for a session of `events` (oldest first), on a
-    /// backend that answers at once (the CPU): [`Ranker::score`], then [`order::ranked`].
+    /// backend that answers at once (the CPU), remembering nothing: [`Ranker::score`], then
+    /// [`order::ranked`].
     ///
     /// An empty session leaves only the server term, so the server's order is kept. Equal
     /// scores keep the server's order too.
     pub fn rerank(&self, events: &[Event], candidates: &[Candidate], options: &RerankOptions) -> Result<Vec<Ranked>> {
-        let scored = ready(self.score(events, Candidates::Listed(candidates), options))?;
+        let scored = ready(self.score(events, Candidates::Listed(candidates), options, &mut Memo::none()))?;
         Ok(order::ranked(candidates, scored.scored.terms(&self.weights())))
     }
 
     /// The one scoring path: the session window's state, each candidate's fit and the inputs
-    /// of every other term. What the caller needs back from the model (fit, and for learning
-    /// the candidate and session vectors) is packed into one tensor and read back once: on a
-    /// GPU each readback is a round trip to the device.
-    pub async fn score(&self, events: &[Event], candidates: Candidates<'_>, options: &RerankOptions) -> Result<ScoredSlate> {
+    /// of every other term.
+    ///
+    /// What the model computes is remembered in `memo`: the session state until the window
+    /// changes, item vectors by row and title. A call whose window and items `memo` holds runs
+    /// no model at all, only the head's arithmetic; otherwise the items it lacks (events' and
+    /// candidates') are encoded in one batch, then the session transformer runs if the window
+    /// is new: at most two readbacks, each a round trip on a GPU.
+    pub async fn score(&self, events: &[Event], candidates: Candidates<'_>, options: &RerankOptions, memo: &mut Memo) -> Result<ScoredSlate> {
         let list = candidates.list();
         let n = list.len();
         let offset = events.len().saturating_sub(self.max_events());
@@ -223,39 +258,82 @@ impl Ranker {
             return Ok(ScoredSlate { scored: Scored { fit: vec![0.0; n], features }, slate: None });
         }
         let d = self.config.item.d_model;
-        let e = events.len();
-        let (session, vectors) = match candidates {
-            Candidates::Listed(list) => {
-                let items: Vec<ItemInput> = events.iter().map(|ev| self.item_input(&ev.item_id, ev.title.as_deref())).chain(list.iter().map(|c| self.item_input(&c.id, Some(&c.title)))).collect();
-                let vectors = self.encode_items(&items)?; // [e + n, d]
-                (self.session_state(vectors.clone().slice([0..e, 0..d]), events)?, vectors.slice([e..e.saturating_add(n), 0..d]))
-            }
-            Candidates::Encoded(encoded) => {
-                let Some(vectors) = &encoded.vectors else { return Err(Error::model("encoded candidates without vectors")) };
-                let items: Vec<ItemInput> = events.iter().map(|ev| self.item_input(&ev.item_id, ev.title.as_deref())).collect();
-                let session = self.session_state(self.encode_items(&items)?, events)?;
-                // A whole catalog: learning never remembers it, so only the fit comes back.
-                let fit = read_floats(self.model.head.fit(session, vectors.clone())).await?;
-                return Ok(ScoredSlate { scored: Scored { fit, features }, slate: None });
+        let known = memo.session(events).map(<[f32]>::to_vec);
+        let event_items: Vec<ItemInput> = if known.is_some() { Vec::new() } else { events.iter().map(|ev| self.item_input(&ev.item_id, ev.title.as_deref())).collect() };
+        let e = event_items.len();
+        let listed: &[Candidate] = if let Candidates::Listed(list) = candidates { list } else { &[] };
+        let items: Vec<ItemInput> = event_items.into_iter().chain(listed.iter().map(|c| self.item_input(&c.id, Some(&c.title)))).collect();
+        let mut vectors = self.vectors(&items, memo).await?;
+        // n ≤ Limits::candidates ≤ 10,000 and d ≤ 1024 (api and config checks): no product overflows.
+        let listed_vectors = vectors.split_off(e.saturating_mul(d).min(vectors.len()));
+        let session = match known {
+            Some(state) => state,
+            None => {
+                let state = read_floats(self.session_state(Tensor::from_data(TensorData::new(vectors, [e, d]), &self.device), events)?).await?;
+                memo.remember_session(events, state.clone());
+                state
             }
         };
-        let fit = self.model.head.fit(session.clone(), vectors.clone()); // [n]
-        // n ≤ Limits::candidates ≤ 10,000 and d ≤ 1024 (api and config checks): no product overflows.
-        let nd = n.saturating_mul(d);
-        let packed = Tensor::cat(vec![fit, vectors.reshape([nd]), session.reshape([d])], 0);
-        let mut values = read_floats(packed).await?;
-        let session = values.split_off(n.saturating_add(nd).min(values.len()));
-        let vectors = values.split_off(n.min(values.len()));
-        let scored = Scored { fit: values, features };
+        let query = self.head.query(&session);
+        if let Candidates::Encoded(encoded) = candidates {
+            // A whole catalog: learning never remembers it, so only the fit comes back.
+            return Ok(ScoredSlate { scored: Scored { fit: self.head.fit(&query, &encoded.vectors), features }, slate: None });
+        }
+        let scored = Scored { fit: self.head.fit(&query, &listed_vectors), features };
         let weights = self.weights();
         let slate = Slate {
             ids: list.iter().map(|c| c.id.clone()).collect(),
-            vectors,
+            vectors: listed_vectors,
             server: scored.features.iter().flat_map(Features::server).collect(),
             offsets: scored.terms(&weights).iter().map(score::Terms::fixed).collect(),
             session,
         };
         Ok(ScoredSlate { scored, slate: Some(slate) })
+    }
+
+    /// Flat `[m, d]` vectors of `items`: those `memo` holds, the others encoded in one batch
+    /// (each distinct item once), read back and remembered.
+    async fn vectors(&self, items: &[ItemInput<'_>], memo: &mut Memo) -> Result<Vec<f32>> {
+        let d = self.config.item.d_model.max(1);
+        let keys: Vec<String> = items.iter().map(ItemInput::key).collect();
+        let mut out = vec![0.0; items.len().saturating_mul(d)];
+        // Items the memo lacks, each once, and (row of `out`, index into `missing`) to fill.
+        let mut fresh: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut missing: Vec<&ItemInput> = Vec::new();
+        let mut pending: Vec<(usize, usize)> = Vec::new();
+        for (i, ((key, item), row)) in keys.iter().zip(items).zip(out.chunks_exact_mut(d)).enumerate() {
+            if let Some(vector) = memo.vector(key) {
+                row.copy_from_slice(vector);
+            } else {
+                let next = missing.len();
+                let at = *fresh.entry(key).or_insert(next);
+                if at == next {
+                    missing.push(item);
+                }
+                pending.push((i, at));
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let encoded = read_floats(self.encode_items(&missing)?).await?;
+        let rows: Vec<&[f32]> = encoded.chunks_exact(d).collect();
+        if rows.len() != missing.len() {
+            return Err(Error::model("the item encoder returned the wrong number of vectors"));
+        }
+        let mut slots: Vec<&mut [f32]> = out.chunks_exact_mut(d).collect();
+        for &(i, at) in &pending {
+            if let (Some(slot), Some(row)) = (slots.get_mut(i), rows.get(at)) {
+                slot.copy_from_slice(row);
+            }
+        }
+        // In the items' order, so the least recently used go first out of a full memo.
+        for key in &keys {
+            if let Some(row) = fresh.remove(key.as_str()).and_then(|at| rows.get(at)) {
+                memo.remember(key.clone(), row.to_vec());
+            }
+        }
+        Ok(out)
     }
 
     /// The inputs of every term but the fit, for a session window `events` that starts at
@@ -287,12 +365,7 @@ impl Ranker {
 
     /// The head's current parameters.
     pub fn head_params(&self) -> Result<HeadParams> {
-        let head = &self.model.head;
-        let bias = match &head.query.bias {
-            Some(b) => ready(read_floats(b.val()))?,
-            None => vec![0.0; self.config.item.d_model],
-        };
-        Ok(HeadParams { d: self.config.item.d_model, weight: ready(read_floats(head.query.weight.val()))?, bias, server: self.server_weights })
+        Ok(self.head.clone())
     }
 
     /// Replace the head's parameters (a personal head, or the shipped one back).
@@ -305,28 +378,27 @@ impl Ranker {
         head.query.weight = Param::from_data(TensorData::new(params.weight.clone(), [d, d]), &self.device);
         head.query.bias = Some(Param::from_data(TensorData::new(params.bias.clone(), [d]), &self.device));
         head.server = Param::from_data(TensorData::new(params.server.to_vec(), [2]), &self.device);
-        self.server_weights = params.server;
+        self.head = params.clone();
         Ok(())
     }
 
     /// Encode `candidates` once, to score many sessions against them with
     /// [`Candidates::Encoded`] (retrieval over a whole catalog).
     pub fn encode_candidates(&self, candidates: &[Candidate]) -> Result<EncodedCandidates> {
-        let mut chunks = Vec::new();
+        let mut vectors = Vec::new();
         // In chunks: one tokenised batch of a whole catalog would pad every title to the longest.
         for chunk in candidates.chunks(2048) {
             let items: Vec<ItemInput> = chunk.iter().map(|c| self.item_input(&c.id, Some(&c.title))).collect();
-            chunks.push(self.encode_items(&items)?);
+            vectors.extend(ready(read_floats(self.encode_items(&items.iter().collect::<Vec<_>>())?))?);
         }
-        let vectors = if chunks.is_empty() { None } else { Some(Tensor::cat(chunks, 0)) };
         Ok(EncodedCandidates { candidates: candidates.to_vec(), vectors })
     }
 
-    /// A full-window session and `n` candidates made of catalog items (ids as titles), to time
-    /// backends on the work a real call does without touching anyone's data.
-    pub fn synthetic_request(&self, n: usize) -> (Vec<Event>, Vec<Candidate>) {
+    /// `e` events and `n` candidates made of catalog items (ids as titles), to time backends
+    /// on the work a real call does without touching anyone's data.
+    pub fn synthetic_request(&self, n: usize, e: usize) -> (Vec<Event>, Vec<Candidate>) {
         let mut ids = self.catalog.ids().iter().cycle();
-        let events = (0..self.max_events())
+        let events = (0..e)
             .map(|ts| {
                 let id = ids.next().cloned().unwrap_or_default();
                 Event { title: Some(id.clone()), item_id: id, kind: EventKind::Click, ts: ts as f64 }
@@ -346,7 +418,7 @@ impl Ranker {
     }
 
     /// `[m, d]` vectors of `items`.
-    fn encode_items(&self, items: &[ItemInput]) -> Result<Tensor<2>> {
+    fn encode_items(&self, items: &[&ItemInput]) -> Result<Tensor<2>> {
         let tokens = items.iter().map(|item| self.tokenizer.encode(item.title)).collect::<Result<Vec<_>>>()?;
         // As wide as the longest title of this call (each is already cut to the model's limit):
         // padding is masked out of the mean, so a narrower batch scores the same for less work.

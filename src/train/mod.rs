@@ -176,7 +176,7 @@ impl Trained {
     /// The bundle bytes; `quantize` stores the embedding tables in int8 (`crate::quant`).
     pub fn bundle(&self, quantize: bool) -> crate::Result<Bundle> {
         let (weights, quantized) = crate::bundle::quant::pack(&self.model, quantize)?;
-        let tokenizer = self.tokenizer.inner().to_string(false).map_err(|e| Error::model(format!("serialising tokenizer: {e}")))?;
+        let tokenizer = self.tokenizer.json().to_string();
         let config = serde_json::to_vec_pretty(&self.config).map_err(|e| Error::model(e.to_string()))?;
         // A transition table belongs to one catalog's sequences; `pocketrank transitions` adds it.
         let bundle = Bundle::new(config, weights, tokenizer.into_bytes(), self.catalog.join("\n").into_bytes());
@@ -275,7 +275,7 @@ pub fn train(dir: &Path, config: &TrainConfig, device: &Device, base: Option<&Ra
 
     let tokenizer = match base.or(guidance.teacher) {
         Some(base) => base.tokenizer().clone(),
-        None => TitleTokenizer::new(train_wordpiece(&data.titles, config.vocab_size)?, config.title_tokens),
+        None => TitleTokenizer::new(&train_wordpiece(&data.titles, config.vocab_size)?, config.title_tokens)?,
     };
     eprintln!("tokenizer: {} tokens ({:.0} s)", tokenizer.vocab_size(), started.elapsed().as_secs_f64());
     let all_tokens: Vec<Vec<u32>> = data.titles.iter().map(|t| tokenizer.encode(t)).collect::<crate::Result<_>>()?;

@@ -5,25 +5,13 @@ use std::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 
-use super::{CreateOptions, apply, js_error};
+use super::{CreateOptions, apply, js_error, now_ms};
 use crate::backend::{Asked, BackendName, Decision, Evidence, WARMUP_CANDIDATES, decide};
 
 /// Kernel launches gathered into one GPU submission, above the ~120 of one re-rank. Measured
 /// with `node benches/browser.mjs webgpu`: 8 submissions a re-rank at burn's default of 32, 5
 /// with this (uploads of the inputs end a submission too).
 const TASKS_PER_SUBMIT: usize = 256;
-
-/// Milliseconds from the page's monotonic clock.
-fn now_ms() -> f64 {
-    let global = js_sys::global();
-    let performance = js_sys::Reflect::get(&global, &"performance".into()).unwrap_or(JsValue::UNDEFINED);
-    js_sys::Reflect::get(&performance, &"now".into())
-        .ok()
-        .and_then(|now| now.dyn_into::<js_sys::Function>().ok())
-        .and_then(|now| now.call0(&performance).ok())
-        .and_then(|ms| ms.as_f64())
-        .unwrap_or_else(js_sys::Date::now)
-}
 
 thread_local! {
     /// burn registers one wgpu runtime per page; every personalizer shares its device.

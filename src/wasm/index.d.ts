@@ -1,5 +1,5 @@
-export type { EventType, SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, Limits, RestoreResult, PrivacyOptions, PrivateUpdate, CreateOptions as BuildCreateOptions, BackendReport, InitInput } from "./cpu/pocketrank_cpu.js";
-import type { SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, Limits, RestoreResult, PrivacyOptions, PrivateUpdate, CreateOptions as BuildCreateOptions, BackendReport, InitInput } from "./cpu/pocketrank_cpu.js";
+export type { EventType, SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, Limits, RestoreResult, PrivacyOptions, PrivateUpdate, CreateOptions as BuildCreateOptions, BackendReport, LoadTimings, InitInput } from "./cpu/pocketrank_cpu.js";
+import type { SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, Limits, RestoreResult, PrivacyOptions, PrivateUpdate, CreateOptions as BuildCreateOptions, BackendReport, LoadTimings, InitInput } from "./cpu/pocketrank_cpu.js";
 
 export interface CreateOptions extends BuildCreateOptions {
   /** Where each build's .wasm comes from (URL, Response or bytes); default: next to the package. */
@@ -35,6 +35,8 @@ export interface PersonalizerMethods {
 export declare class Personalizer {
   /** Verify a bundle and load it; only the wasm build that is used is fetched. */
   static create(bundle: Uint8Array | ArrayBuffer | ArrayBufferView, options?: CreateOptions): Promise<Personalizer>;
+  /** How long each stage of `create` took, in milliseconds. */
+  readonly loadTimings: LoadTimings;
   /** Release the model's memory. */
   free(): Promise<void>;
 }

@@ -28,10 +28,12 @@ async function webgpuProblem() {
 
 export class Personalizer {
   #inner;
+  #wasmMs;
   #queue = Promise.resolve();
 
-  constructor(inner) {
+  constructor(inner, wasmMs) {
     this.#inner = inner;
+    this.#wasmMs = wasmMs;
   }
 
   /**
@@ -46,15 +48,22 @@ export class Personalizer {
     // and why, the core decides from it (src/backend.rs).
     const problem = backend === "cpu" ? null : await webgpuProblem();
     const build = backend !== "cpu" && problem === null ? "webgpu" : "cpu";
+    const started = performance.now();
     const module = await BUILDS[build]();
     await module.default(wasm[build] === undefined ? undefined : { module_or_path: wasm[build] });
+    const wasmMs = performance.now() - started;
     const inner = await module.Personalizer.create(toBytes(bundle), { backend, ...(problem === null ? {} : { adapterProblem: problem }), ...rest });
-    return new Personalizer(inner);
+    return new Personalizer(inner, wasmMs);
   }
 
   /** The backend in use and why; turns to the CPU when the GPU fails. */
   get backend() {
     return this.#inner.backend;
+  }
+
+  /** How long each stage of `create` took (ms): wasmMs (0 once the build is instantiated), verifyMs, loadMs, backendMs. */
+  get loadTimings() {
+    return { wasmMs: this.#wasmMs, ...this.#inner.loadTimings };
   }
 
   // Calls run one after another: a re-rank may wait on the GPU, and the model's state must

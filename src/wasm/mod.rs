@@ -84,6 +84,11 @@ export interface Limits {
   stateBytes?: number;
   /** Largest bundle create reads, bytes [64 MiB] (1 KiB..=256 MiB). */
   bundleBytes?: number;
+  /**
+   * Item vectors remembered between calls [4096] (0..=100000; about 420 bytes each). 0 turns
+   * caching off, the session state's too: every call recomputes everything.
+   */
+  itemCache?: number;
 }
 
 export interface RestoreResult {
@@ -125,6 +130,18 @@ export interface CreateOptions {
   limits?: Limits;
 }
 
+/** How long each stage of `create` took, in milliseconds. */
+export interface LoadTimings {
+  /** Fetching (when given a URL) and compiling the wasm build, and instantiating it (the package entry measures it). */
+  wasmMs?: number;
+  /** Framing, the sha256 of every part, the signature when a key is pinned. */
+  verifyMs: number;
+  /** Config checks, weights unpacked, tokenizer, catalog and tables read, the CPU model built. */
+  loadMs: number;
+  /** The backend choice: for WebGPU the device, the model on it and any warm-up. */
+  backendMs: number;
+}
+
 /** Which backend scores, and why. */
 export interface BackendReport {
   name: "cpu" | "webgpu";
@@ -152,6 +169,30 @@ fn run_static_constructors() {
     unsafe { __wasm_call_ctors() }
 }
 
+/// Milliseconds from the page's monotonic clock (`performance.now()`, else `Date.now()`).
+fn now_ms() -> f64 {
+    let global = js_sys::global();
+    let performance = js_sys::Reflect::get(&global, &"performance".into()).unwrap_or(JsValue::UNDEFINED);
+    js_sys::Reflect::get(&performance, &"now".into())
+        .ok()
+        .and_then(|now| now.dyn_into::<js_sys::Function>().ok())
+        .and_then(|now| now.call0(&performance).ok())
+        .and_then(|ms| ms.as_f64())
+        .unwrap_or_else(js_sys::Date::now)
+}
+
+/// How long each stage of `create` took, in milliseconds.
+#[derive(Clone, Copy, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LoadTimings {
+    /// Framing, sha256 of every part, the signature when a key is pinned.
+    verify_ms: f64,
+    /// Config checks, weights unpacked, tokenizer, catalog and tables read, the CPU model built.
+    load_ms: f64,
+    /// The backend choice: for WebGPU the device, the model on it and any warm-up.
+    backend_ms: f64,
+}
+
 /// A real JS `Error` with the message, and the kind's stable code as `error.code`, so a page
 /// can branch on it.
 fn js_error(e: crate::Error) -> JsValue {
@@ -175,8 +216,60 @@ const MAX_VALUES: usize = 100_000;
 /// the field. (serde-wasm-bindgen's own conversion turns NaN into null, rounds nothing but
 /// lets a throwing getter unwind through the module, which later corrupts its memory.)
 fn to_json(value: JsValue, path: &str) -> Result<Value, JsValue> {
+    if let Some(plain) = plain_json(&value) {
+        return Ok(plain);
+    }
     let mut budget = MAX_VALUES;
     convert(&value, path, 0, &mut budget).map_err(js_error)
+}
+
+// The fast path for the common case, a plain value: JSON.stringify in the engine (one call
+// instead of several per value across the wasm boundary; measured in Node, converting 100
+// candidates value by value took more time than scoring them). The replacer marks what JSON
+// would silently change (NaN, ±Infinity, functions, symbols, objects with toJSON); a throw
+// (getter, cycle, BigInt), a mark, or text serde_json refuses (lone surrogates) sends the
+// value down `convert`, which names the field and the problem. Both read a property set to
+// undefined as absent.
+#[wasm_bindgen(inline_js = r#"
+export function plainJson(value) {
+  if (value === undefined || value === null || typeof value !== "object") return undefined;
+  let odd = false;
+  let text;
+  try {
+    text = JSON.stringify(value, function (key, v) {
+      const t = typeof v;
+      if (t === "function" || t === "symbol" || (t === "number" && !Number.isFinite(v))) odd = true;
+      else if (t === "object" && v !== null && typeof this[key]?.toJSON === "function") odd = true;
+      return v;
+    });
+  } catch {
+    return undefined;
+  }
+  return odd ? undefined : text;
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = plainJson)]
+    fn plain_json_text(value: &JsValue) -> JsValue;
+}
+
+/// `value` through the fast path, or `None` when it needs `convert`'s care.
+fn plain_json(value: &JsValue) -> Option<Value> {
+    let text = plain_json_text(value).as_string()?;
+    let parsed: Value = serde_json::from_str(&text).ok()?;
+    let mut budget = MAX_VALUES;
+    within_bounds(&parsed, 0, &mut budget).then_some(parsed)
+}
+
+/// Whether `value` is within [`MAX_DEPTH`] and [`MAX_VALUES`] (else `convert` says which).
+fn within_bounds(value: &Value, depth: usize, budget: &mut usize) -> bool {
+    let Some(left) = budget.checked_sub(1) else { return false };
+    *budget = left;
+    match value {
+        Value::Array(items) => depth < MAX_DEPTH && items.iter().all(|v| within_bounds(v, depth.saturating_add(1), budget)),
+        Value::Object(map) => depth < MAX_DEPTH && map.values().all(|v| within_bounds(v, depth.saturating_add(1), budget)),
+        _ => true,
+    }
 }
 
 fn convert(value: &JsValue, path: &str, depth: usize, budget: &mut usize) -> crate::Result<Value> {
@@ -225,7 +318,11 @@ fn convert(value: &JsValue, path: &str, depth: usize, budget: &mut usize) -> cra
         for key in Object::keys(value.unchecked_ref::<Object>()).iter() {
             let name = key.as_string().unwrap_or_default();
             let at = format!("{path}.{name}");
-            map.insert(name, convert(&read(value, &key, &at)?, &at, depth.saturating_add(1), budget)?);
+            let field = read(value, &key, &at)?;
+            // A property set to undefined is absent, as JSON.stringify and every JS API read it.
+            if !field.is_undefined() {
+                map.insert(name, convert(&field, &at, depth.saturating_add(1), budget)?);
+            }
         }
         return Ok(Value::Object(map));
     }
@@ -302,6 +399,7 @@ fn apply(personalizer: &mut crate::Personalizer, decision: Decision) -> Result<(
 #[wasm_bindgen(js_name = Personalizer)]
 pub struct JsPersonalizer {
     inner: RefCell<crate::Personalizer>,
+    timings: LoadTimings,
 }
 
 impl JsPersonalizer {
@@ -340,15 +438,25 @@ impl JsPersonalizer {
             return Err(js_error(crate::Error::invalid("options.warmupRuns", "must be in 1..=50")));
         }
         options.limits.validate("options.limits").map_err(js_error)?;
+        let start = now_ms();
         let bundle = crate::Bundle::from_bytes(&to_bytes(&bundle, "bundle", options.limits.bundle_bytes).map_err(js_error)?).map_err(js_error)?;
         if let Some(hex) = &options.public_key {
             let key = crate::bundle::sign::key_from_hex(hex, "options.publicKey").map_err(js_error)?;
             crate::bundle::sign::verify(&bundle, &key).map_err(js_error)?;
         }
+        let verified = now_ms();
         let mut inner = crate::Personalizer::new(crate::Ranker::from_bundle(&bundle, burn::tensor::Device::flex()).map_err(js_error)?).map_err(js_error)?;
         inner.set_limits(options.limits).map_err(js_error)?;
+        let loaded = now_ms();
         choose_backend(&mut inner, &bundle, &options).await?;
-        Ok(JsPersonalizer { inner: RefCell::new(inner) })
+        let timings = LoadTimings { verify_ms: verified - start, load_ms: loaded - verified, backend_ms: now_ms() - loaded };
+        Ok(JsPersonalizer { inner: RefCell::new(inner), timings })
+    }
+
+    /// How long each stage of `create` took (ms): `verifyMs`, `loadMs`, `backendMs`.
+    #[wasm_bindgen(getter, js_name = loadTimings, unchecked_return_type = "LoadTimings")]
+    pub fn load_timings(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.timings)
     }
 
     /// The backend in use and why (`name` turns to "cpu" if the GPU fails).

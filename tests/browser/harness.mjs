@@ -11,8 +11,12 @@ const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/ja
 
 const BUNDLE_CHUNK = 256 * 1024;
 
-/** Serve `dir` (default: the repository) read-only; returns { url, close }. */
-export async function serve(dir = root) {
+/**
+ * Serve `dir` (default: the repository) read-only; returns { url, close }. `cache`: let the
+ * browser keep what it fetched (`cache-control: max-age=3600`), as a storefront's CDN would;
+ * the tests leave it off, so every load is a real fetch they can observe.
+ */
+export async function serve(dir = root, { cache = false } = {}) {
   const server = createServer(async (req, res) => {
     let file = path.join(dir, decodeURIComponent(new URL(req.url, "http://x").pathname));
     if (file.endsWith(path.sep)) file = path.join(file, "index.html");
@@ -22,7 +26,7 @@ export async function serve(dir = root) {
     }
     try {
       const body = await readFile(file);
-      res.writeHead(200, { "content-type": TYPES[path.extname(file)] ?? "application/octet-stream", "content-length": body.length });
+      res.writeHead(200, { "content-type": TYPES[path.extname(file)] ?? "application/octet-stream", "content-length": body.length, ...(cache ? { "cache-control": "max-age=3600" } : {}) });
       if (file.endsWith(".bundle")) {
         // As over a real network, a model arrives in pieces (here 256 KB, 5 ms apart), so the
         // loader's download progress is observable whatever the bundle's size.

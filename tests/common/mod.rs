@@ -43,7 +43,7 @@ pub fn from_root(relative: &str) -> PathBuf {
 
 /// Scores of `candidates` in their given order, through the one scoring path.
 pub fn scores(ranker: &Ranker, events: &[Event], candidates: &[Candidate], options: &RerankOptions) -> Vec<f32> {
-    let scored = ready(ranker.score(events, Candidates::Listed(candidates), options)).expect("the CPU scores at once");
+    let scored = ready(ranker.score(events, Candidates::Listed(candidates), options, &mut pocketrank::rank::Memo::none())).expect("the CPU scores at once");
     scored.scored.totals(&ranker.weights())
 }
 

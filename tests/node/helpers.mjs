@@ -34,10 +34,10 @@ export function titles(dataDir) {
   return map;
 }
 
-/** 150 real Games catalog items `{id, title}` (rows 1000..1149): the benches' and load tests' session and slate. */
-export function gamesItems() {
+/** `n` real Games catalog items `{id, title}` (from row 1000): the benches' and load tests' sessions and slates. */
+export function gamesItems(n = 150) {
   const titleOf = titles("../shared/data/games");
-  return [...titleOf.keys()].slice(1000, 1150).map((id) => ({ id, title: titleOf.get(id) }));
+  return [...titleOf.keys()].slice(1000, 1000 + n).map((id) => ({ id, title: titleOf.get(id) }));
 }
 
 /**

@@ -164,3 +164,15 @@ test("a pinned publisher key: signed bundles load, altered or unsigned ones are 
   await assert.rejects(Personalizer.create(signed, { publicKey: "abc" }), /options.publicKey: expected 64 hex digits/);
   await p.free();
 });
+
+test("a property set to undefined is absent, on the fast path and the careful one alike", async () => {
+  const p = await shopper();
+  const plain = await p.rerank(SLATE);
+  assert.deepEqual(await p.rerank(SLATE.map((c) => ({ ...c, price: undefined })), { serverOrder: undefined }), plain);
+  // A NaN elsewhere in the argument sends it down the careful path: still absent there.
+  await assert.rejects(p.rerank(SLATE.map((c, i) => ({ ...c, price: undefined, serverScore: i === 4 ? NaN : undefined }))), /^Error: candidates\[4\]\.serverScore: NaN is not a finite number$/);
+  const q = await Personalizer.create(bundle, { limits: undefined, publicKey: undefined });
+  const t = q.loadTimings;
+  assert.ok([t.wasmMs, t.verifyMs, t.loadMs, t.backendMs].every((ms) => Number.isFinite(ms) && ms >= 0), JSON.stringify(t));
+  for (const x of [p, q]) await x.free();
+});

@@ -1,14 +1,16 @@
 // Compiled with `tsc --noEmit --strict` by tests/node/types.test.mjs: the package's types
 // describe what a storefront writes. A wrong call below would fail the test.
-import { Personalizer, type BackendReport, type RankedItem, type SessionEvent } from "../../pkg/pocketrank.js";
+import { Personalizer, type BackendReport, type LoadTimings, type RankedItem, type SessionEvent } from "../../pkg/pocketrank.js";
 import { openPersonalizer } from "../../pkg/persist.js";
 import { fetchBundle } from "../../pkg/loader.js";
 import { WorkerPersonalizer } from "../../pkg/worker-client.js";
 
 export async function storefront(url: string): Promise<RankedItem[]> {
   const bundle: Uint8Array = await fetchBundle(url, { integrity: "sha256-abc=", onProgress: (loaded: number, total: number) => console.log(loaded / total) });
-  const p = await Personalizer.create(bundle, { backend: "auto", warmupRuns: 5, wasm: { cpu: "/assets/cpu.wasm" } });
+  const p = await Personalizer.create(bundle, { backend: "auto", warmupRuns: 5, wasm: { cpu: "/assets/cpu.wasm" }, limits: { candidates: 500, itemCache: 2048 } });
   const backend: BackendReport = p.backend;
+  const stages: LoadTimings = p.loadTimings;
+  console.log(stages.verifyMs + stages.loadMs + stages.backendMs);
   const why: string = backend.reason;
   const gpuMs: number | undefined = backend.webgpuMs;
   const event: SessionEvent = { itemId: 12, type: "cart", ts: Date.now(), title: "Mario Kart" };

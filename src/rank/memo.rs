@@ -1,0 +1,135 @@
+//! What scoring remembers between the calls of one personalizer: the vectors of the items it
+//! has encoded (bounded; the least recently used goes first) and the session state of the
+//! last session window. Each is keyed by everything that determines it, so an entry is never
+//! stale: an item vector by the item's catalog row and title, the session state by the
+//! window's items, titles and event types. Neither depends on the personal head, so learning
+//! keeps both.
+//!
+//! The item vectors live in `lru::LruCache`. Looked at: `lru` (bounded map with O(1) get and
+//! put, no dependencies beyond `hashbrown`), `quick_cache` and `moka` (built for concurrent
+//! access: locks and threads a wasm page has no use for), `hashlink` (an LRU on a linked hash
+//! map, larger); `lru` does exactly this job.
+
+use std::num::NonZeroUsize;
+
+use lru::LruCache;
+
+use crate::api::Event;
+
+/// Item vectors and the last session state; capacity 0 remembers nothing (every call
+/// recomputes: the reference the benches compare with).
+pub struct Memo {
+    items: Option<LruCache<String, Vec<f32>>>,
+    session: Option<(Vec<Event>, Vec<f32>)>,
+    /// Item lookups answered from memory, and encoded, since the start.
+    pub hits: u64,
+    /// Item vectors encoded since the start.
+    pub misses: u64,
+}
+
+impl Memo {
+    /// Up to `capacity` item vectors (and the last session state, unless `capacity` is 0).
+    pub fn new(capacity: usize) -> Memo {
+        Memo { items: NonZeroUsize::new(capacity).map(LruCache::new), session: None, hits: 0, misses: 0 }
+    }
+
+    /// A memo that remembers nothing.
+    pub fn none() -> Memo {
+        Memo::new(0)
+    }
+
+    /// Keep at most `capacity` item vectors from now on (the least recently used go); 0 drops
+    /// everything and remembers nothing more.
+    pub fn resize(&mut self, capacity: usize) {
+        match (NonZeroUsize::new(capacity), &mut self.items) {
+            (Some(cap), Some(items)) => items.resize(cap),
+            (cap, items) => {
+                *items = cap.map(LruCache::new);
+                self.session = None;
+            }
+        }
+    }
+
+    /// How many item vectors are held.
+    pub fn len(&self) -> usize {
+        self.items.as_ref().map_or(0, LruCache::len)
+    }
+
+    /// Whether no item vector is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The vector remembered under `key`, marked as just used.
+    pub fn vector(&mut self, key: &str) -> Option<&[f32]> {
+        let found = self.items.as_mut()?.get(key).map(Vec::as_slice);
+        if found.is_some() {
+            self.hits = self.hits.saturating_add(1);
+        }
+        found
+    }
+
+    /// Whether a vector is remembered under `key` (without marking it used).
+    pub fn holds(&self, key: &str) -> bool {
+        self.items.as_ref().is_some_and(|items| items.contains(key))
+    }
+
+    /// Remember `vector` under `key`.
+    pub fn remember(&mut self, key: String, vector: Vec<f32>) {
+        self.misses = self.misses.saturating_add(1);
+        if let Some(items) = &mut self.items {
+            items.put(key, vector);
+        }
+    }
+
+    /// The session state remembered for the window `events`, if it is that window.
+    pub fn session(&self, events: &[Event]) -> Option<&[f32]> {
+        let (window, state) = self.session.as_ref()?;
+        let same = window.len() == events.len() && window.iter().zip(events).all(|(a, b)| a.item_id == b.item_id && a.kind == b.kind && a.title == b.title);
+        same.then_some(state.as_slice())
+    }
+
+    /// Remember `state` as the session state of the window `events`.
+    pub fn remember_session(&mut self, events: &[Event], state: Vec<f32>) {
+        if self.items.is_some() {
+            self.session = Some((events.to_vec(), state));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::EventKind;
+
+    #[test]
+    fn bounded_least_recently_used_first_out() {
+        let mut memo = Memo::new(2);
+        memo.remember("a".into(), vec![1.0]);
+        memo.remember("b".into(), vec![2.0]);
+        assert_eq!(memo.vector("a"), Some([1.0].as_slice()));
+        memo.remember("c".into(), vec![3.0]);
+        assert!(memo.holds("a") && memo.holds("c") && !memo.holds("b"), "b was the least recently used");
+        assert_eq!(memo.len(), 2);
+        memo.resize(1);
+        assert_eq!(memo.len(), 1);
+        memo.resize(0);
+        memo.remember("d".into(), vec![4.0]);
+        assert!(memo.is_empty(), "capacity 0 remembers nothing");
+    }
+
+    #[test]
+    fn the_session_state_is_for_its_window_only() {
+        let event = |id: &str, ts: f64| Event { item_id: id.into(), kind: EventKind::View, ts, title: None };
+        let mut memo = Memo::new(4);
+        memo.remember_session(&[event("a", 1.0)], vec![0.5]);
+        assert_eq!(memo.session(&[event("a", 7.0)]), Some([0.5].as_slice()), "timestamps are not read by the model");
+        assert_eq!(memo.session(&[event("b", 1.0)]), None);
+        assert_eq!(memo.session(&[event("a", 1.0), event("b", 2.0)]), None);
+        let clicked = Event { kind: EventKind::Click, ..event("a", 1.0) };
+        assert_eq!(memo.session(&[clicked]), None);
+        let mut off = Memo::none();
+        off.remember_session(&[event("a", 1.0)], vec![0.5]);
+        assert_eq!(off.session(&[event("a", 1.0)]), None);
+    }
+}
