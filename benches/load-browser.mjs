@@ -1,12 +1,15 @@
 // Runs www/load.html in headless chromium: 10,000 re-ranks on the CPU build and 1,000 on
-// WebGPU (SwiftShader here) with wasm memory and live GPU buffers after warm-up and at the end,
-// 100 calls fired without awaiting, 100 personalizers created and freed.
+// WebGPU (SwiftShader here), each with the same slate and with slates sliding over 20,000
+// items (new items every call: the encoders run, on the GPU for WebGPU), with wasm memory and
+// live GPU buffers (createBuffer minus destroy, counted at the browser's API) after warm-up and
+// at the end; 100 calls fired without awaiting; 100 personalizers (40 on WebGPU) created and
+// freed.
 //   node benches/load-browser.mjs [cpu|webgpu ...]     (after ./build.sh)
 import os from "node:os";
 import { serve, launch } from "../tests/browser/harness.mjs";
 
 const CALLS = { cpu: 10_000, webgpu: 1_000 };
-const CREATES = { cpu: 100, webgpu: 10 };
+const CREATES = { cpu: 100, webgpu: 40 };
 const server = await serve();
 console.log(`machine: ${os.cpus()[0].model}, ${os.cpus().length} cores`);
 try {

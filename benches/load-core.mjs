@@ -64,19 +64,20 @@ export async function unawaited(Personalizer, bundle, items, { n = 100, createOp
   return { n, inOrder: settled.every((k, i) => k === i), sameAnswers: JSON.stringify(answers) === JSON.stringify(expected) };
 }
 
-/** `n` personalizers created, used once and freed: wasm memory after the first 10 and at the end. */
-export async function createFree(Personalizer, bundle, items, { n = 100, memory, createOptions = {} }) {
+/** `n` personalizers created, used once and freed: wasm memory (and live GPU buffers) after the first 10 and at the end. */
+export async function createFree(Personalizer, bundle, items, { n = 100, memory, gpu = () => null, createOptions = {} }) {
   const { candidates } = request(items);
   let afterTen = 0;
+  let gpuAfterTen = null;
   for (let i = 0; i < n; i++) {
     const p = await Personalizer.create(bundle, createOptions);
     await p.observe({ itemId: items[0].id, type: "view", ts: 1, title: items[0].title });
     await p.rerank(candidates);
     await p.free();
-    if (i === 9) afterTen = memory();
+    if (i === 9) [afterTen, gpuAfterTen] = [memory(), gpu()];
   }
   const end = memory();
-  return { n, memoryAfter10MB: afterTen / MB, memoryEndMB: end / MB, growthMB: (end - afterTen) / MB };
+  return { n, memoryAfter10MB: afterTen / MB, memoryEndMB: end / MB, growthMB: (end - afterTen) / MB, gpuAfter10: gpuAfterTen, gpuEnd: gpu() };
 }
 
 /** Wrap the page's WebGPU API to count live buffers and their bytes (createBuffer minus destroy). */

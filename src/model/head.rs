@@ -141,11 +141,14 @@ impl HeadParams {
 
     /// `[d]` query `W·s + b` of a session state `s`.
     pub fn query(&self, session: &[f32]) -> Vec<f32> {
-        let rows = self.weight.chunks_exact(self.d.max(1));
-        (0..self.d)
-            .zip(&self.bias)
-            .map(|(j, b)| b + session.iter().zip(rows.clone()).map(|(s, row)| s * row.get(j).copied().unwrap_or(0.0)).sum::<f32>())
-            .collect()
+        // Row by row (contiguous), each sum in the order of the plain Σ_i s_i·W_ij, then + b_j.
+        let mut sums = vec![0.0f32; self.d];
+        for (s, row) in session.iter().zip(self.weight.chunks_exact(self.d.max(1))) {
+            for (sum, w) in sums.iter_mut().zip(row) {
+                *sum += s * w;
+            }
+        }
+        sums.iter().zip(&self.bias).map(|(sum, b)| b + sum).collect()
     }
 
     /// The fit of each candidate vector (`[n, d]`, row-major) to `query`.
