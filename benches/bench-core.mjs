@@ -56,7 +56,9 @@ export async function measure(Personalizer, bundle, items, options = {}) {
     const before = probe();
     const warm = await timed(runs, null, () => p.rerank(candidates), { batch: 20 });
     const after = probe();
-    const perWarm = Object.fromEntries(Object.keys(after).map((k) => [k, (after[k] - before[k]) / runs]));
+    // Warm-up and timed calls alike: `runs` untimed, then `runs` samples of 20.
+    const warmCalls = runs + runs * 20;
+    const perWarm = Object.fromEntries(Object.keys(after).map((k) => [k, (after[k] - before[k]) / warmCalls]));
     let ts = 100;
     // A new event before each timed re-rank: items seen before, so only the session moves.
     const afterEvent = await timed(runs, (i) => p.observe({ itemId: session[i % 50].id, type: "view", ts: ts++, title: session[i % 50].title }), () => p.rerank(candidates));

@@ -21,7 +21,8 @@ const size = (build) => {
   const wasm = readFileSync(path.join(root, `pkg/${build}/pocketrank_${build}_bg.wasm`));
   return `${wasm.length} B raw, ${gzipSync(wasm, { level: 9 }).length} B gzipped`;
 };
-const calls = (c) => (c.dispatches || c.submits || c.readbacks ? `${c.dispatches} dispatches, ${c.submits} submits, ${c.uploads} uploads, ${c.readbacks} readbacks` : "none");
+const n = (x) => (Number.isInteger(x) ? x : x.toFixed(1));
+const calls = (c) => (c.dispatches || c.submits || c.readbacks ? `${n(c.dispatches)} dispatches, ${n(c.submits)} submits, ${n(c.uploads)} uploads, ${n(c.readbacks)} readbacks` : "none");
 
 const items = gamesItems(2150);
 const server = await serve(root, { cache: true });
