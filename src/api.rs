@@ -209,7 +209,7 @@ fn id_field(map: &Map<String, Value>, parent: &str, name: &str, limits: &Limits)
     let path = || format!("{parent}.{name}");
     let id = match map.get(name) {
         None | Some(Value::Null) => return Err(Error::invalid(path(), "missing")),
-        Some(Value::String(s)) if s.trim().is_empty() => return Err(Error::invalid(path(), "empty")),
+        // Empty and too long: `check_id` below, shared with ids built in Rust.
         Some(Value::String(s)) => s.clone(),
         // A JS number is exact up to 2^53; above that, or with a fraction, it is not an id
         // the page can have meant: two different ids could arrive as one.
@@ -246,6 +246,15 @@ fn check_number(x: f64, path: impl Fn() -> String, for_model: bool) -> Result<f6
         return Err(Error::invalid(path(), "outside the range of a 32-bit float (±3.4e38)"));
     }
     Ok(x)
+}
+
+/// A price: a finite number, not negative.
+fn check_price(price: f64, path: impl Fn() -> String) -> Result<()> {
+    check_number(price, &path, false)?;
+    if price < 0.0 {
+        return Err(Error::invalid(path(), "negative"));
+    }
+    Ok(())
 }
 
 fn optional_string(map: &Map<String, Value>, path: &str, name: &str) -> Result<Option<String>> {
@@ -287,9 +296,7 @@ impl Event {
         let ts = optional_number(map, path, "ts", false)?.ok_or_else(|| Error::invalid(format!("{path}.ts"), "missing"))?;
         Ok(Event { item_id: id_field(map, path, "itemId", limits)?, kind, ts, title: optional_title(map, path, limits)? })
     }
-}
 
-impl Event {
     /// Check an event built in Rust (the JSON path checks as it parses): the id and timestamp
     /// rules of [`Event::from_json`].
     pub fn check(&self, path: &str, limits: &Limits) -> Result<()> {
@@ -319,17 +326,7 @@ impl Candidate {
         }
         Ok(())
     }
-}
 
-fn check_price(price: f64, path: impl Fn() -> String) -> Result<()> {
-    check_number(price, &path, false)?;
-    if price < 0.0 {
-        return Err(Error::invalid(path(), "negative"));
-    }
-    Ok(())
-}
-
-impl Candidate {
     /// Validate a candidate list (`path` names it, e.g. `candidates`): an array of at most
     /// [`Limits::candidates`] objects with distinct ids.
     pub fn list_from_json(value: &Value, path: &str, limits: &Limits) -> Result<Vec<Candidate>> {

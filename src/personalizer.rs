@@ -170,9 +170,9 @@ impl Personalizer {
     /// Record an event (its title cut to the limit). A click, cart or purchase of an item in
     /// the last shown slate is a lesson: after `every` of them the personal head takes its
     /// bounded steps.
-    pub fn observe(&mut self, mut event: Event) -> Result<()> {
+    pub fn observe(&mut self, event: Event) -> Result<()> {
         event.check("event", &self.limits)?;
-        event.title = event.title.map(|title| self.limits.cut_title(title));
+        let event = self.cut(event);
         let taken = self.last_slate.as_ref().and_then(|s| s.ids.iter().position(|id| *id == event.item_id));
         if let Some(index) = taken.filter(|_| self.learning.enabled && event.kind != EventKind::View) {
             if !self.pending.contains(&index) {
@@ -185,6 +185,12 @@ impl Personalizer {
         self.session.push(event);
         self.keep_window();
         Ok(())
+    }
+
+    /// `event` with its title cut to the limit: what the session keeps.
+    fn cut(&self, mut event: Event) -> Event {
+        event.title = event.title.map(|title| self.limits.cut_title(title));
+        event
     }
 
     /// Keep only the events the model reads: its window (50 events for the shipped model) or
@@ -280,10 +286,7 @@ impl Personalizer {
         }
         self.set_head(head)?;
         // Cut to this page's limits, which may be tighter than those the state was saved under.
-        self.session = state.events.into_iter().map(|mut event| {
-            event.title = event.title.map(|title| self.limits.cut_title(title));
-            event
-        }).collect();
+        self.session = state.events.into_iter().map(|event| self.cut(event)).collect();
         self.keep_window();
         Ok(Restore { restored: true, reason: None })
     }

@@ -119,15 +119,19 @@ impl ItemInput<'_> {
     }
 }
 
-/// The head's parameters read from its tensors, on a backend that answers at once (the CPU).
-fn read_head(model: &Model, d: usize) -> Result<HeadParams> {
-    let head = &model.head;
-    let bias = match &head.query.bias {
-        Some(b) => ready(read_floats(b.val()))?,
-        None => vec![0.0; d],
+/// The head's parameters read from its tensors, on a backend that answers at once (the CPU);
+/// zeros where the backend cannot answer at once.
+fn read_head(model: &Model, d: usize) -> HeadParams {
+    let read = || -> Result<HeadParams> {
+        let head = &model.head;
+        let bias = match &head.query.bias {
+            Some(b) => ready(read_floats(b.val()))?,
+            None => vec![0.0; d],
+        };
+        let server = ready(read_floats(head.server.val()))?;
+        Ok(HeadParams { d, weight: ready(read_floats(head.query.weight.val()))?, bias, server: [server.first().copied().unwrap_or(0.0), server.get(1).copied().unwrap_or(0.0)] })
     };
-    let server = ready(read_floats(head.server.val()))?;
-    Ok(HeadParams { d, weight: ready(read_floats(head.query.weight.val()))?, bias, server: [server.first().copied().unwrap_or(0.0), server.get(1).copied().unwrap_or(0.0)] })
+    read().unwrap_or_else(|_| HeadParams { d, weight: vec![0.0; d.saturating_mul(d)], bias: vec![0.0; d], server: [0.0; 2] })
 }
 
 impl Ranker {
@@ -135,29 +139,30 @@ impl Ranker {
     /// head's numbers are read from its tensors).
     pub fn from_bundle(bundle: &Bundle, device: Device) -> Result<Ranker> {
         let decoded = crate::bundle::decode(bundle, &device)?;
-        let mut ranker = Ranker::from_parts(decoded.model, decoded.config, decoded.tokenizer, decoded.catalog, device);
-        ranker.fingerprint = decoded.fingerprint;
-        ranker.relations = decoded.relations;
-        Ok(ranker)
+        let head = read_head(&decoded.model, decoded.config.item.d_model);
+        Ok(Ranker::from_decoded(decoded, device, head))
     }
 
     /// Load a verified bundle onto a GPU with `head`'s numbers (the CPU ranker's), reading
     /// nothing back: a readback started and abandoned there leaves a staging buffer mapped,
     /// and the device's next submission fails ("used in submit while mapped").
     pub fn on_gpu(bundle: &Bundle, device: Device, head: &HeadParams) -> Result<Ranker> {
-        let decoded = crate::bundle::decode(bundle, &device)?;
-        let model = decoded.model.valid();
-        let mut ranker = Ranker { model, config: decoded.config, tokenizer: decoded.tokenizer, catalog: decoded.catalog, device, fingerprint: decoded.fingerprint, relations: decoded.relations, head: head.clone() };
+        let mut ranker = Ranker::from_decoded(crate::bundle::decode(bundle, &device)?, device, head.clone());
+        // The decoded tensors hold the shipped head; the numbers say which one scores.
         ranker.set_head(head)?;
         Ok(ranker)
+    }
+
+    fn from_decoded(decoded: crate::bundle::Decoded, device: Device, head: HeadParams) -> Ranker {
+        let crate::bundle::Decoded { config, catalog, tokenizer, model, relations, fingerprint } = decoded;
+        Ranker { model: model.valid(), config, tokenizer, catalog, device, fingerprint, relations, head }
     }
 
     /// Wrap a model in memory (training validates with the same code path it ships), without
     /// relation tables, on a backend that answers at once: the head's numbers are read from
     /// its tensors ([`read_head`]).
     pub fn from_parts(model: Model, config: ModelConfig, tokenizer: TitleTokenizer, catalog: Catalog, device: Device) -> Ranker {
-        let d = config.item.d_model;
-        let head = read_head(&model, d).unwrap_or_else(|_| HeadParams { d, weight: vec![0.0; d.saturating_mul(d)], bias: vec![0.0; d], server: [0.0; 2] });
+        let head = read_head(&model, config.item.d_model);
         Ranker { model: model.valid(), config, tokenizer, catalog, device, fingerprint: [0; 32], relations: Relations::default(), head }
     }
 

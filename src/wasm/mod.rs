@@ -182,7 +182,7 @@ fn now_ms() -> f64 {
 }
 
 /// How long each stage of `create` took, in milliseconds.
-#[derive(Clone, Copy, Default, Serialize)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct LoadTimings {
     /// Framing, sha256 of every part, the signature when a key is pinned.
