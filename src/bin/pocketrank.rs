@@ -412,10 +412,9 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Baseline { data } => {
             let b = baseline(&Dataset::load(&data)?, &data)?;
-            let (all, odd, server_odd) = (&b.all, &b.odd, &b.server_odd);
             println!("server-rerank (test), server order blended with training-split transitions, weight {} (chosen on {} even user ids)", b.weight, b.tune_users);
-            println!("  NDCG@10 all {} users {:.4} (HR@10 {:.4}); odd ids only {:.4} vs the server's {:.4}", all.users, all.ndcg10(), all.hr[1], odd.ndcg10(), server_odd.ndcg10());
-            println!("{}", serde_json::json!({"protocol": "server-rerank", "system": "transition-blend", "weight": b.weight, "users": all.users, "ndcg@10": all.ndcg10(), "hr@10": all.hr[1], "odd_ndcg@10": odd.ndcg10(), "odd_server_ndcg@10": server_odd.ndcg10()}));
+            println!("  NDCG@10 all {} users {:.4} (HR@10 {:.4}); odd ids only {:.4} vs the server's {:.4}", b.all.users, b.all.ndcg10(), b.all.hr[1], b.odd.ndcg10(), b.server_odd.ndcg10());
+            println!("{}", b.to_json());
             Ok(())
         }
         Command::EmbedTitles { minilm, data, out, batch } => {
@@ -447,10 +446,8 @@ fn run(cli: Cli) -> Result<()> {
             let split = Split::parse(&split)?;
             let ranker = pipeline::load_ranker(&model, Device::flex())?;
             let dataset = Dataset::load(&data)?;
-            let file = candidates.unwrap_or_else(|| protocol.candidate_file().to_string());
-            let mut cases = eval::cases_from(&dataset, &data, protocol, &file, split)?;
-            if let Some(path) = only_targets {
-                cases = eval::only_targets(cases, &dataset, &path)?;
+            let mut cases = eval::select_cases(&dataset, &data, protocol, candidates.as_deref(), split, only_targets.as_deref())?;
+            if let Some(path) = &only_targets {
                 eprintln!("{} users have a target listed in {}", cases.len(), path.display());
             }
             if users > 0 {
@@ -476,12 +473,7 @@ fn run(cli: Cli) -> Result<()> {
                 println!("  NDCG@10 frozen, full history     {:.4}", m.frozen_full.ndcg10());
                 println!("  users worse {} ({:.1} %), better {} ({:.1} %)", m.worse, 100.0 * m.worse as f64 / users, m.better, 100.0 * m.better as f64 / users);
                 if json {
-                    println!("{}", serde_json::json!({
-                        "protocol": protocol.name(), "split": split.name(), "users": m.frozen_k.users, "k": k,
-                        "learning": personalizer.learning(), "lessons": m.lessons, "seconds": seconds,
-                        "ndcg@10 frozen_k": m.frozen_k.ndcg10(), "ndcg@10 learned_k": m.learned_k.ndcg10(), "ndcg@10 frozen_full": m.frozen_full.ndcg10(),
-                        "relative_gain": gain, "gap_closed": closed, "users_worse": m.worse, "users_better": m.better,
-                    }));
+                    println!("{}", m.to_json(protocol, split, k, personalizer.learning(), seconds));
                 }
                 return Ok(());
             }
@@ -500,11 +492,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Rerank { model, request, data, users, top, json } => {
             let ranker = pipeline::load_ranker(&model, Device::flex())?;
-            let sessions = match (request, data) {
-                (Some(path), _) => vec![pipeline::request::read_request(&path)?],
-                (None, Some(dir)) => pipeline::request::test_sessions(&dir, users, ranker.max_events())?,
-                (None, None) => return Err(Error::invalid("rerank", "give --request FILE or --data DIR")),
-            };
+            let sessions = pipeline::request::sessions(request.as_deref(), data.as_deref(), users, ranker.max_events())?;
             for session in &sessions {
                 let ranked = ranker.rerank(&session.events, &session.candidates, &session.options)?;
                 print_ranking(session, &ranked, top, json);

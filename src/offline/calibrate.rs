@@ -188,6 +188,14 @@ pub struct Baseline {
     pub server_odd: Metrics,
 }
 
+impl Baseline {
+    /// The figures as one JSON object.
+    pub fn to_json(&self) -> serde_json::Value {
+        let (all, odd, server_odd) = (&self.all, &self.odd, &self.server_odd);
+        serde_json::json!({"protocol": "server-rerank", "system": "transition-blend", "weight": self.weight, "users": all.users, "ndcg@10": all.ndcg10(), "hr@10": all.hr[1], "odd_ndcg@10": odd.ndcg10(), "odd_server_ndcg@10": server_odd.ndcg10()})
+    }
+}
+
 /// The model-free server-rerank baseline on `data`'s test users (`dir`'s server lists): the
 /// weight is chosen on even user ids and reported on all and on the odd ones.
 pub fn baseline(data: &Dataset, dir: &std::path::Path) -> Result<Baseline> {

@@ -197,6 +197,17 @@ pub fn only_targets(cases: Vec<Case>, data: &Dataset, file: &Path) -> Result<Vec
     Ok(cases.into_iter().filter(|case| ids.contains(data.ids[case.target].as_str())).collect())
 }
 
+/// The cases `pocketrank eval` scores: `protocol`'s cases of `split` (with the candidate file
+/// `candidates`, by default the protocol's own), only those whose target `only` lists when
+/// given.
+pub fn select_cases(data: &Dataset, dir: &Path, protocol: Protocol, candidates: Option<&str>, split: Split, only: Option<&Path>) -> Result<Vec<Case>> {
+    let cases = cases_from(data, dir, protocol, candidates.unwrap_or(protocol.candidate_file()), split)?;
+    match only {
+        Some(path) => only_targets(cases, data, path),
+        None => Ok(cases),
+    }
+}
+
 /// Evaluate `cases`, calling `tick` after each.
 pub fn evaluate(ranker: &Ranker, data: &Dataset, cases: &[Case], mut tick: impl FnMut()) -> Result<Metrics> {
     let positions = cases
@@ -265,6 +276,16 @@ impl LearningMetrics {
     /// The share of the gap from the last k events to the full history that learning closes.
     pub fn gap_closed(&self) -> f64 {
         (self.learned_k.ndcg10() - self.frozen_k.ndcg10()) / (self.frozen_full.ndcg10() - self.frozen_k.ndcg10())
+    }
+
+    /// The figures as one JSON object, with the run they came from.
+    pub fn to_json(&self, protocol: Protocol, split: Split, k: usize, learning: &crate::learn::LearnConfig, seconds: f64) -> serde_json::Value {
+        serde_json::json!({
+            "protocol": protocol.name(), "split": split.name(), "users": self.frozen_k.users, "k": k,
+            "learning": learning, "lessons": self.lessons, "seconds": seconds,
+            "ndcg@10 frozen_k": self.frozen_k.ndcg10(), "ndcg@10 learned_k": self.learned_k.ndcg10(), "ndcg@10 frozen_full": self.frozen_full.ndcg10(),
+            "relative_gain": self.relative_gain(), "gap_closed": self.gap_closed(), "users_worse": self.worse, "users_better": self.better,
+        })
     }
 }
 

@@ -41,6 +41,16 @@ pub fn read_request(path: &Path) -> Result<Session> {
     Ok(Session { label: path.display().to_string(), events, candidates, options, titles })
 }
 
+/// What `pocketrank rerank` ranks: the request file when given, else the first `users` test
+/// users of the data set in `data`.
+pub fn sessions(request: Option<&Path>, data: Option<&Path>, users: usize, max_events: usize) -> Result<Vec<Session>> {
+    match (request, data) {
+        (Some(path), _) => Ok(vec![read_request(path)?]),
+        (None, Some(dir)) => test_sessions(dir, users, max_events),
+        (None, None) => Err(Error::invalid("rerank", "give --request FILE or --data DIR")),
+    }
+}
+
 /// The first `n` test users of the server-rerank protocol as sessions.
 pub fn test_sessions(dir: &Path, n: usize, max_events: usize) -> Result<Vec<Session>> {
     let data = Dataset::load(dir)?;
