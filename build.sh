@@ -4,7 +4,8 @@
 #   pkg/webgpu/  the WebGPU build (burn-wgpu, WGSL, with the CPU path inside for the
 #                warm-up comparison and device-loss fallback), loaded only with an adapter;
 #   pkg/pocketrank.js  the Personalizer every front end imports (src/wasm/index.js).
-# Each: release wasm (profile `wasm`), wasm-bindgen bindings, wasm-opt -Oz. Prints sizes.
+# Each: release wasm (CPU: profile `wasm`, for speed; WebGPU: `wasm-small`, for size),
+# wasm-bindgen bindings, wasm-opt. Prints sizes.
 #
 # Needs: rustup target wasm32-unknown-unknown, wasm-bindgen-cli 0.2.130, `npm ci` (binaryen's
 # wasm-opt 132; Debian's wasm-opt 108 emits modules that fail to start). setup.sh installs all.
@@ -15,16 +16,17 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pocketrank/target}"
 builds=("${@:-cpu webgpu}")
 read -r -a builds <<<"${builds[*]}"
 
+# build NAME FEATURES PROFILE WASM_OPT_LEVEL (Cargo.toml says why each build has its profile)
 build() {
-  local name=$1 features=$2 out="pkg/$1"
-  cargo build --lib --target wasm32-unknown-unknown --profile wasm --no-default-features ${features:+--features "$features"}
+  local name=$1 features=$2 profile=$3 level=$4 out="pkg/$1"
+  cargo build --lib --target wasm32-unknown-unknown --profile "$profile" --no-default-features ${features:+--features "$features"}
   rm -rf "$out" && mkdir -p "$out"
   wasm-bindgen --target web --out-dir "$out" --out-name "pocketrank_$name" \
-    "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm/pocketrank.wasm"
+    "$CARGO_TARGET_DIR/wasm32-unknown-unknown/$profile/pocketrank.wasm"
   local wasm="$out/pocketrank_${name}_bg.wasm"
   local raw_before
   raw_before=$(stat -c %s "$wasm")
-  node_modules/.bin/wasm-opt -Oz --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
+  node_modules/.bin/wasm-opt "$level" --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
     "$wasm" -o "$wasm"
   local raw gz
@@ -36,8 +38,8 @@ build() {
 mkdir -p pkg
 for name in "${builds[@]}"; do
   case $name in
-    cpu) build cpu "" ;;
-    webgpu) build webgpu webgpu ;;
+    cpu) build cpu "" wasm -O3 ;;
+    webgpu) build webgpu webgpu wasm-small -Oz ;;
     *) echo "unknown build $name (cpu or webgpu)" >&2; exit 2 ;;
   esac
 done

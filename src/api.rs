@@ -180,6 +180,35 @@ pub struct Ranked {
     pub terms: crate::rank::score::Terms,
 }
 
+/// One item proposed for the cart ([`crate::Personalizer::complements`]): the consequent of
+/// the best association rule whose antecedent is in the cart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Complement {
+    /// The proposed item's id.
+    pub id: String,
+    /// The cart items of the rule's antecedent: "bought with …".
+    pub because: Vec<String>,
+    /// Share of the baskets holding `because` that also held this item.
+    pub confidence: f32,
+    /// Confidence over the item's own share of baskets.
+    pub lift: f32,
+    /// Share of all baskets holding `because` and this item.
+    pub support: f32,
+}
+
+/// A count argument (e.g. `complements(k)`): an integer in `0..=max`; `path` names it.
+pub fn count_from_json(value: &Value, path: &str, max: usize) -> Result<usize> {
+    let n = match value {
+        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|x| x.fract() == 0.0 && *x >= 0.0).map(|x| x as u64)),
+        other => return Err(Error::invalid(path, format!("expected a number, got {}", kind_of(other)))),
+    };
+    match n.and_then(|n| usize::try_from(n).ok()) {
+        Some(n) if n <= max => Ok(n),
+        _ => Err(Error::invalid(path, format!("must be an integer in 0..={max}"))),
+    }
+}
+
 /// Deserialise a settings object, naming the failing field under `path` in the error.
 pub fn settings_from_json<T: serde::de::DeserializeOwned>(value: Value, path: &str) -> Result<T> {
     let value = if value.is_null() { Value::Object(Map::new()) } else { value };
@@ -213,15 +242,20 @@ fn id_field(map: &Map<String, Value>, parent: &str, name: &str, limits: &Limits)
         Some(Value::String(s)) => s.clone(),
         // A JS number is exact up to 2^53; above that, or with a fraction, it is not an id
         // the page can have meant: two different ids could arrive as one.
-        Some(Value::Number(n)) => match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) if i.unsigned_abs() as f64 <= MAX_SAFE_INTEGER => i.to_string(),
-            (None, Some(x)) if x.fract() == 0.0 && x.abs() <= MAX_SAFE_INTEGER => format!("{x:.0}"),
-            _ => return Err(Error::invalid(path(), "a number id must be a safe integer (no fraction, at most 2^53 − 1); send other ids as strings")),
-        },
+        Some(Value::Number(n)) => id_from_number(n).ok_or_else(|| Error::invalid(path(), "a number id must be a safe integer (no fraction, at most 2^53 − 1); send other ids as strings"))?,
         Some(other) => return Err(Error::invalid(path(), format!("expected a string or number, got {}", kind_of(other)))),
     };
     check_id(&id, path, limits)?;
     Ok(id)
+}
+
+/// A number id as text, or `None` unless it is a safe integer.
+fn id_from_number(n: &serde_json::Number) -> Option<String> {
+    match (n.as_i64(), n.as_f64()) {
+        (Some(i), _) if i.unsigned_abs() as f64 <= MAX_SAFE_INTEGER => Some(i.to_string()),
+        (None, Some(x)) if x.fract() == 0.0 && x.abs() <= MAX_SAFE_INTEGER => Some(format!("{x:.0}")),
+        _ => None,
+    }
 }
 
 /// An id is non-empty and within [`Limits::id_bytes`]; `path` spells where, for an error
@@ -310,7 +344,7 @@ impl Candidate {
     /// duplicate and number rules of [`Candidate::list_from_json`].
     pub fn check_list(candidates: &[Candidate], path: &str, limits: &Limits) -> Result<()> {
         limits.check_candidates(candidates.len(), path)?;
-        let mut seen = std::collections::HashMap::with_capacity(candidates.len());
+        let mut seen: foldhash::HashMap<&str, usize> = foldhash::HashMap::with_capacity_and_hasher(candidates.len(), Default::default());
         for (i, c) in candidates.iter().enumerate() {
             let at = |field: &str| format!("{path}[{i}].{field}");
             check_id(&c.id, || at("id"), limits)?;
@@ -350,6 +384,86 @@ impl Candidate {
         // Duplicates and negative prices: the rules a list built in Rust is held to.
         Candidate::check_list(&list, path, limits)?;
         Ok(list)
+    }
+}
+
+/// A candidate exactly as the fast path accepts it: the five known fields, each of its one
+/// type or null, nothing else (anything else goes to the reference path, which names it).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PlainCandidate<'a> {
+    #[serde(borrow)]
+    id: PlainId<'a>,
+    #[serde(borrow)]
+    title: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    category: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    price: Option<f64>,
+    #[serde(default)]
+    server_score: Option<f64>,
+}
+
+/// An id as JSON text carries it: a string, or a number under [`id_from_number`]'s rule.
+enum PlainId<'a> {
+    Text(std::borrow::Cow<'a, str>),
+    Number(serde_json::Number),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for PlainId<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = PlainId<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or a number")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
+                Ok(PlainId::Text(v.into()))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
+                Ok(PlainId::Text(v.to_string().into()))
+            }
+            fn visit_u64<E>(self, v: u64) -> std::result::Result<Self::Value, E> {
+                Ok(PlainId::Number(v.into()))
+            }
+            fn visit_i64<E>(self, v: i64) -> std::result::Result<Self::Value, E> {
+                Ok(PlainId::Number(v.into()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<Self::Value, E> {
+                serde_json::Number::from_f64(v).map(PlainId::Number).ok_or_else(|| E::custom("not a finite number"))
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
+}
+
+impl Candidate {
+    /// The fast path of [`Candidate::list_from_json`] for JSON text, for the browser's hot
+    /// path (measured in Node: building a `serde_json::Value` tree and copying out of it took
+    /// more time than scoring 100 cached candidates). It reads the text straight into
+    /// candidates and answers only for a list that the reference path accepts, with the same
+    /// candidates; `None` for anything else (another shape, an unknown field, a value of
+    /// another type, a broken rule), which the caller hands to the reference path for its
+    /// exact error. A test and the request fuzz target hold the two paths to each other.
+    pub fn plain_list_from_json_text(text: &[u8], limits: &Limits) -> Option<Vec<Candidate>> {
+        let plain: Vec<PlainCandidate> = serde_json::from_slice(text).ok()?;
+        if plain.len() > limits.candidates {
+            return None;
+        }
+        let list = plain
+            .into_iter()
+            .map(|c| {
+                let id = match c.id {
+                    PlainId::Text(text) => text.into_owned(),
+                    PlainId::Number(n) => id_from_number(&n)?,
+                };
+                let title = limits.cut_title(c.title.into_owned());
+                Some(Candidate { id, title, category: c.category.map(std::borrow::Cow::into_owned), price: c.price, server_score: c.server_score })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Candidate::check_list(&list, "candidates", limits).ok()?;
+        Some(list)
     }
 }
 
@@ -440,6 +554,44 @@ mod tests {
         let event = Event { item_id: "1".into(), kind: EventKind::View, ts: f64::NAN, title: None };
         assert_eq!(event.check("event", &L).unwrap_err().to_string(), "event.ts: NaN is not a finite number");
         check(&[c("a", Some(2.5)), c("b", None)]).unwrap();
+    }
+
+    /// The fast path answers for plain lists, with the reference path's candidates, and
+    /// leaves everything else (each a case the reference refuses or reads its own way) to it.
+    #[test]
+    fn the_fast_path_agrees_with_the_reference() {
+        let long = "é".repeat(600);
+        let plain = [
+            r#"[]"#.to_string(),
+            r#"[{"id": "a", "title": "Zelda"}, {"id": 42, "title": "", "category": null, "price": 9.5, "serverScore": -1.25}]"#.into(),
+            r#"[{"id": 42.0, "title": "t"}, {"id": -0, "title": "u"}, {"id": 9007199254740991, "title": "v"}]"#.into(),
+            r#"[{"id": "\u00e9\n\"", "title": "esc \u2603 \\ \/", "category": "c\td"}]"#.into(),
+            format!(r#"[{{"id": "a", "title": "{long}"}}]"#),
+            r#"[{"id": "a", "title": "t", "price": null, "serverScore": null}]"#.into(),
+        ];
+        let refused = [
+            r#"{}"#, r#"[1]"#, r#"[{"id": "a"}]"#, r#"[{"id": "a", "title": null}]"#, r#"[{"id": "a", "title": "t", "extra": 1}]"#,
+            r#"[{"id": 1.5, "title": "t"}]"#, r#"[{"id": 9007199254740993, "title": "t"}]"#, r#"[{"id": true, "title": "t"}]"#,
+            r#"[{"id": "", "title": "t"}]"#, r#"[{"id": "a", "title": "t"}, {"id": "a", "title": "u"}]"#,
+            r#"[{"id": "a", "title": "t", "price": -1}]"#, r#"[{"id": "a", "title": "t", "serverScore": 1e39}]"#,
+            r#"[{"id": "a", "title": "t", "price": "9"}]"#, r#"[{"id": "a", "title": "t", "price": 1e400}]"#,
+            r#"[{"id": "a", "id": "b", "title": "t"}]"#, r#"[{"id": "a", "title": "t"}"#, r#"[{"id": "a", "title": 5}]"#,
+        ];
+        for text in &plain {
+            let reference = Candidate::list_from_json(&serde_json::from_str(text).unwrap(), "candidates", &L).unwrap();
+            assert_eq!(Candidate::plain_list_from_json_text(text.as_bytes(), &L), Some(reference), "{text}");
+        }
+        for text in refused {
+            assert_eq!(Candidate::plain_list_from_json_text(text.as_bytes(), &L), None, "{text}");
+            let reference = serde_json::from_str(text).map_err(|e| e.to_string()).and_then(|v| Candidate::list_from_json(&v, "candidates", &L).map_err(|e| e.to_string()));
+            // Each is the reference's to judge; it accepts two: an unknown field (ignored) and a
+            // repeated key (the last wins).
+            let accepted = text.contains("extra") || text.contains(r#""id": "a", "id": "b""#);
+            assert_eq!(reference.is_ok(), accepted, "{text}");
+        }
+        let many: Vec<Value> = (0..3).map(|i| json!({"id": i, "title": "t"})).collect();
+        let small = Limits { candidates: 2, ..L };
+        assert_eq!(Candidate::plain_list_from_json_text(Value::Array(many).to_string().as_bytes(), &small), None);
     }
 
     #[test]

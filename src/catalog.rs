@@ -1,7 +1,7 @@
 //! The catalog a model was trained on: item id ↔ ID-embedding row, and the one cut of a
 //! session to the window the model reads.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use crate::error::{Error, Result};
 

@@ -24,7 +24,12 @@ pub fn state(data: &[u8]) -> bool {
 pub fn request(data: &[u8]) -> bool {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else { return false };
     let limits = Limits::default();
-    let candidates = Candidate::list_from_json(&value, "candidates", &limits).is_ok();
+    let reference = Candidate::list_from_json(&value, "candidates", &limits);
+    // The browser's fast path answers only where the reference accepts, with its candidates.
+    if let Some(fast) = Candidate::plain_list_from_json_text(data, &limits) {
+        assert_eq!(reference.as_ref().ok(), Some(&fast), "the fast candidate path disagrees with the reference");
+    }
+    let candidates = reference.is_ok();
     let event = Event::from_json(&value, "event", &limits).is_ok();
     let options = RerankOptions::from_json(&value, "options").is_ok();
     let learning = settings_from_json::<LearnConfig>(value.clone(), "learning").is_ok_and(|c| c.validate("learning").is_ok());

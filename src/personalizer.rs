@@ -4,7 +4,7 @@
 use burn::tensor::Device;
 
 pub use crate::backend::{BackendName, BackendReport, Timings};
-use crate::api::{Candidate, Event, EventKind, Limits, Ranked, RerankOptions};
+use crate::api::{Candidate, Complement, Event, EventKind, Limits, Ranked, RerankOptions};
 use crate::bundle::{Bundle, to_hex};
 use crate::catalog::window;
 use crate::error::Result;
@@ -262,6 +262,16 @@ impl Personalizer {
         };
         self.last_slate = slate;
         Ok(order::ranked(candidates, scored.terms(&self.ranker.weights())))
+    }
+
+    /// Up to `k` items (at most [`Limits::candidates`]) that complete the session's cart
+    /// (its `cart` and `purchase` events), from the bundle's association rules: a "frequently
+    /// bought together" list without a server list. Empty when the bundle has no rules.
+    pub fn complements(&self, k: usize) -> Result<Vec<Complement>> {
+        if k > self.limits.candidates {
+            return Err(crate::Error::invalid("k", format!("must be an integer in 0..={}", self.limits.candidates)));
+        }
+        Ok(self.ranker.complements(&self.session, k))
     }
 
     /// Personal state as bytes: format version, model fingerprint, personal head, session, checksum.

@@ -273,6 +273,9 @@ enum Command {
         /// Seed of the random candidate lists.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Only invoices before this day (YYYY-MM-DD): the training side of a time-based split.
+        #[arg(long)]
+        until: Option<String>,
     },
     /// Re-estimate a model's data-derived priors (the repeat-purchase prior) from a data
     /// set's training split and rewrite the bundle, its config.json and the manifest.
@@ -283,6 +286,70 @@ enum Command {
         /// Data set directory (its training split is used).
         #[arg(long)]
         data: PathBuf,
+    },
+    /// Mine association rules from baskets with FP-growth (support, confidence, lift as Spark
+    /// MLlib defines them), or convert Spark's `associationRules` output: a rule table of JSON lines.
+    Rules {
+        /// baskets.tsv (../shared/data/retail/baskets.tsv); fee codes are left out.
+        #[arg(long, required_unless_present = "from_spark", conflicts_with = "from_spark")]
+        baskets: Option<PathBuf>,
+        /// Least share of baskets a frequent itemset occurs in.
+        #[arg(long, default_value_t = 0.01)]
+        min_support: f64,
+        /// Least confidence of a rule.
+        #[arg(long, default_value_t = 0.3)]
+        min_confidence: f64,
+        /// Only invoices before this day (YYYY-MM-DD): a time-based split.
+        #[arg(long)]
+        until: Option<String>,
+        /// Spark's associationRules written with df.write.json (a directory of part files).
+        #[arg(long)]
+        from_spark: Option<PathBuf>,
+        /// The rule table (JSON lines).
+        #[arg(long)]
+        out: PathBuf,
+        /// Also write the frequent itemsets (JSON lines).
+        #[arg(long)]
+        itemsets: Option<PathBuf>,
+        /// Also write the mined baskets, one a line (scripts/spark_rules.py reads them).
+        #[arg(long)]
+        transactions: Option<PathBuf>,
+    },
+    /// Basket completion on the retail data, time-based: popularity, co-occurrence, FP-growth
+    /// rules, the model and the model with a rule term, HR@10 / NDCG@10 / MPR on sampled-100
+    /// and on the whole catalog; the rule weight chosen on a validation slice. With --out, the
+    /// model directory again with its rule table and weight.
+    EvalBaskets {
+        /// Model directory, trained on the invoices before --train-until (convert-retail --until).
+        #[arg(long)]
+        model: PathBuf,
+        /// Its data set directory (titles).
+        #[arg(long)]
+        data: PathBuf,
+        /// baskets.tsv (../shared/data/retail/baskets.tsv).
+        #[arg(long)]
+        baskets: PathBuf,
+        /// First day of validation (YYYY-MM-DD): training and mining read the invoices before it.
+        #[arg(long)]
+        train_until: String,
+        /// First day of the test slice.
+        #[arg(long)]
+        test_from: String,
+        /// Least share of the training baskets a mined itemset occurs in.
+        #[arg(long, default_value_t = 0.005)]
+        min_support: f64,
+        /// Least confidence of a mined rule.
+        #[arg(long, default_value_t = 0.3)]
+        min_confidence: f64,
+        /// Rule weights tried on validation, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "0,0.5,1,2,4,8,16")]
+        weights: Vec<f64>,
+        /// Largest bundle written, bytes.
+        #[arg(long, default_value_t = 2_000_000)]
+        max_bundle_bytes: usize,
+        /// Write the model with its rules here.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Add an item-transition table to a final fit: choose its weight, with the server trust,
     /// on validation with the validated run, then write the final fit with the table counted
@@ -499,8 +566,8 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::ConvertRetail { data, out, max_len, seed } => {
-            let done = pocketrank::offline::convert::retail_to_catalog(&data, &out, max_len, seed)?;
+        Command::ConvertRetail { data, out, max_len, seed, until } => {
+            let done = pocketrank::offline::convert::retail_to_catalog(&data, &out, max_len, seed, until.as_deref())?;
             eprintln!("wrote {} products and {} customers to {}", done.items, done.users, out.display());
             Ok(())
         }
@@ -512,6 +579,30 @@ fn run(cli: Cli) -> Result<()> {
         Command::Plot { model } => {
             model_dir::plot(&model)?;
             eprintln!("wrote {}", model.join(train::CURVES_FILE).display());
+            Ok(())
+        }
+        Command::Rules { baskets, min_support, min_confidence, until, from_spark, out, itemsets, transactions } => {
+            if let Some(dir) = from_spark {
+                let rules = pipeline::rules::from_spark(&dir)?;
+                pipeline::rules::write(&rules, &out)?;
+                eprintln!("converted {} rules from {} into {}", rules.len(), dir.display(), out.display());
+                return Ok(());
+            }
+            let baskets = baskets.unwrap_or_default();
+            let mined = pipeline::rules::mine(&baskets, until.as_deref(), min_support, min_confidence)?;
+            pipeline::rules::write(&mined.rules, &out)?;
+            pipeline::rules::write_itemsets_and_baskets(&mined, itemsets.as_deref(), transactions.as_deref())?;
+            let longest = mined.itemsets.iter().map(|(items, _)| items.len()).max().unwrap_or(0);
+            eprintln!(
+                "{} baskets: {} frequent itemsets (count ≥ {}, up to {longest} items), {} rules, mined in {:.3} s; wrote {}",
+                mined.baskets.len(), mined.itemsets.len(), mined.min_count, mined.rules.len(), mined.seconds, out.display()
+            );
+            Ok(())
+        }
+        Command::EvalBaskets { model, data, baskets, train_until, test_from, min_support, min_confidence, weights, max_bundle_bytes, out } => {
+            let job = pipeline::completion::CompletionJob { model: &model, data: &data, baskets: &baskets, train_until: &train_until, test_from: &test_from, min_support, min_confidence, weights: &weights, max_bundle_bytes, out: out.as_deref(), command: &command_line() };
+            let report = pipeline::completion::evaluate(&job)?;
+            println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
             Ok(())
         }
         Command::Transitions { validated, model, stand_in, data, keep_server_trust, per_item, max_bundle_bytes, out } => {

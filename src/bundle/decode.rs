@@ -29,12 +29,13 @@ pub struct Decoded {
 
 /// `config.json`, migrated to today's fields and range-checked.
 ///
-/// Migrations: a config written before the transition term existed has no
-/// `head.transition_weight`; it reads as 0.
+/// Migrations: a config written before the transition or the rule term existed has no
+/// `head.transition_weight` or `head.rule_weight`; each reads as 0.
 pub fn read_config(bytes: &[u8]) -> Result<ModelConfig> {
     let mut config: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| Error::bundle(format!("config.json: {e}")))?;
     if let Some(head) = config.get_mut("head").and_then(serde_json::Value::as_object_mut) {
         head.entry("transition_weight").or_insert(0.0.into());
+        head.entry("rule_weight").or_insert(0.0.into());
     }
     let config: ModelConfig = serde_json::from_value(config).map_err(|e| Error::bundle(format!("config.json: {e}")))?;
     if let Some(problem) = config.problems().first() {
@@ -55,12 +56,13 @@ pub fn decode(bundle: &Bundle, device: &Device) -> Result<Decoded> {
             config.item.vocab_size
         )));
     }
-    let catalog = Catalog::from_text(bundle.required(Part::Catalog)?)?;
+    let catalog_text = bundle.required(Part::Catalog)?;
+    let catalog = Catalog::from_text(catalog_text)?;
     // Rows must stay inside the ID table.
     if catalog.len() != config.item.n_items {
         return Err(Error::bundle(format!("catalog.txt lists {} items; the model has {}", catalog.len(), config.item.n_items)));
     }
-    let relations = Relations::decode(bundle, &config, catalog.len().saturating_add(1))?;
+    let relations = Relations::decode(bundle, &config, catalog_text, catalog.len().saturating_add(1))?;
     let model = quant::unpack(&config, bundle.required(Part::Weights)?, bundle.part(Part::Quantized), device)?;
     Ok(Decoded { config, catalog, tokenizer, model, relations, fingerprint: bundle.fingerprint() })
 }

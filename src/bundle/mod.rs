@@ -49,6 +49,8 @@ pub enum Part {
     /// `transitions.bin`, optional: the pruned item-transition table
     /// (`crate::relations::transitions`).
     Transitions,
+    /// `rules.bin`, optional: association rules over catalog rows (`crate::relations::rules`).
+    Rules,
     /// `signature.ed25519`, optional: the publisher's signature over every other part
     /// ([`sign`]); checked when the page pins a key.
     Signature,
@@ -66,7 +68,7 @@ struct PartSpec {
 
 impl Part {
     /// Every part, in the order they are written.
-    pub const ALL: [Part; 7] = [Part::Config, Part::Weights, Part::Tokenizer, Part::Catalog, Part::Quantized, Part::Transitions, Part::Signature];
+    pub const ALL: [Part; 8] = [Part::Config, Part::Weights, Part::Tokenizer, Part::Catalog, Part::Quantized, Part::Transitions, Part::Rules, Part::Signature];
 
     const fn spec(self) -> PartSpec {
         let (name, required, fingerprinted) = match self {
@@ -76,6 +78,7 @@ impl Part {
             Part::Catalog => ("catalog.txt", true, false),
             Part::Quantized => ("embeddings.q8", false, true),
             Part::Transitions => ("transitions.bin", false, true),
+            Part::Rules => ("rules.bin", false, true),
             Part::Signature => ("signature.ed25519", false, false),
         };
         PartSpec { name, required, fingerprinted }
@@ -115,9 +118,14 @@ pub struct Bundle {
     parts: Vec<(Part, Vec<u8>)>,
 }
 
+/// sha256 of `bytes`.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
 /// Lowercase hex sha256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    to_hex(&Sha256::digest(bytes))
+    to_hex(&sha256(bytes))
 }
 
 /// Lowercase hex of `bytes`.

@@ -25,6 +25,11 @@ pub struct HeadConfig {
     /// validation with the table the bundle carries. 0 = not used.
     #[config(default = 0.0)]
     pub transition_weight: f64,
+    /// Weight of the association-rule term (`crate::relations::rules`): the best confidence of
+    /// a rule whose antecedent is in the session's cart and whose consequent is the candidate.
+    /// Chosen on validation with the table the bundle carries. 0 = not used.
+    #[config(default = 0.0)]
+    pub rule_weight: f64,
 }
 
 /// The divisor of the fit: scaled like attention logits so that the softmax starts out neither

@@ -99,7 +99,8 @@ pub const TRANSITION_WEIGHTS: [f32; 16] = [0.0, 1.0, 2.0, 4.0, 6.0, 8.0, 12.0, 1
 /// the same teacher agrees with the student; an independently trained one is weaker). The
 /// transition weight depends far less on that.
 pub fn calibrate_transitions(ranker: Ranker, server: &ModelServer, data: &Dataset, users: &[usize], table: Transitions, per_item: usize, fixed_rank_weight: Option<f32>) -> Result<TransitionCalibration> {
-    let ranker = ranker.with_relations(Relations { transitions: Some(table) });
+    let rules = ranker.relations().rules.clone();
+    let ranker = ranker.with_relations(Relations { transitions: Some(table), rules });
     let (lists, missing) = score_lists(&ranker, data, users, |history| server.retrieve(data, history, 100))?;
     let grid: Vec<f32> = match fixed_rank_weight {
         Some(w) => vec![w],
@@ -237,7 +238,7 @@ mod tests {
     fn blend_weighs_rank_and_transitions_by_hand() {
         // Target listed third; the model prefers it slightly (fit 0.5 against 0).
         let plain = list(vec![0.0, 0.0, 0.5], vec![0.0; 3], 2);
-        let at = |rank, transition, l: &ScoredList| blend_ndcg(std::slice::from_ref(l), 1, &Weights { rank, server_score: 0.0, repeat: 0.0, transition });
+        let at = |rank, transition, l: &ScoredList| blend_ndcg(std::slice::from_ref(l), 1, &Weights { rank, server_score: 0.0, repeat: 0.0, transition, rule: 0.0 });
         // No server trust: the target goes first, NDCG@10 1; averaged with one missing user.
         assert!((at(0.0, 0.0, &plain) - 0.5).abs() < 1e-12);
         // Trust 1: 0.5 − ln 3 = −0.60 sits between −ln 1 and −ln 2: second, 1/log2(3), halved.

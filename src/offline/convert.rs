@@ -9,13 +9,7 @@ use rand::seq::index::sample;
 use rand::SeedableRng;
 
 use crate::error::{Error, Result};
-
-/// Stock codes of the UCI Online Retail data that are fees or adjustments, not products.
-const RETAIL_NON_PRODUCTS: [&str; 12] = ["POST", "M", "m", "DOT", "BANK CHARGES", "C2", "AMAZONFEE", "CRUK", "D", "S", "B", "PADS"];
-
-fn is_product(code: &str) -> bool {
-    !RETAIL_NON_PRODUCTS.contains(&code) && !code.starts_with("gift_")
-}
+use crate::offline::baskets::{self, is_product};
 
 /// What [`retail_to_catalog`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,8 +27,9 @@ pub struct Converted {
 /// timestamp), a product repeated inside an invoice kept once, the newest `max_len` kept.
 /// `candidates/random.tsv` holds 100 seeded random products a user (the sampled-100
 /// protocol); `candidates/pop.tsv` the 100 most bought products not in the user's history
-/// as a stand-in server list (there is no real one for this data).
-pub fn retail_to_catalog(data: &Path, out: &Path, max_len: usize, seed: u64) -> Result<Converted> {
+/// as a stand-in server list (there is no real one for this data). With `until`
+/// (`YYYY-MM-DD`), only invoices before that day: the training side of a time-based split.
+pub fn retail_to_catalog(data: &Path, out: &Path, max_len: usize, seed: u64, until: Option<&str>) -> Result<Converted> {
     let read = |name: &str| std::fs::read_to_string(data.join(name)).map_err(|e| Error::io(&data.join(name), e));
     let items_text = read("items.tsv")?;
     let mut titles: Vec<(String, String)> = Vec::new();
@@ -49,16 +44,13 @@ pub fn retail_to_catalog(data: &Path, out: &Path, max_len: usize, seed: u64) -> 
     }
     // customer → [(date, products)]
     let mut invoices: HashMap<String, Vec<(String, Vec<String>)>> = HashMap::new();
-    for line in read("baskets.tsv")?.lines().skip(1) {
-        let f: Vec<&str> = line.split('\t').collect();
-        let [_, date, customer, _, codes] = f.as_slice() else { continue };
-        if customer.trim().is_empty() {
+    for basket in baskets::read(&data.join("baskets.tsv"), until)? {
+        if basket.customer.is_empty() {
             continue;
         }
-        let mut seen = HashSet::new();
-        let products: Vec<String> = codes.split_whitespace().filter(|c| known.contains(*c) && seen.insert(*c)).map(str::to_string).collect();
+        let products: Vec<String> = basket.items.into_iter().filter(|c| known.contains(c)).collect();
         if !products.is_empty() {
-            invoices.entry(customer.trim().to_string()).or_default().push((date.to_string(), products));
+            invoices.entry(basket.customer).or_default().push((basket.date, products));
         }
     }
     let mut customers: Vec<(String, Vec<String>)> = invoices

@@ -2,9 +2,12 @@
 //! catalogs converted to the shared format, the evaluation protocols, stand-in servers, and
 //! the choice of weights on validation.
 
+pub mod baskets;
 pub mod calibrate;
+pub mod completion;
 pub mod convert;
 pub mod data;
 pub mod eval;
+pub mod fpgrowth;
 pub mod search;
 pub mod servers;

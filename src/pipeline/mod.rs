@@ -8,10 +8,12 @@
 
 pub mod aggregate;
 pub mod card;
+pub mod completion;
 pub mod golden;
 pub mod model_dir;
 pub mod priors;
 pub mod request;
+pub mod rules;
 pub mod sign;
 pub mod transitions;
 
@@ -82,4 +84,29 @@ pub fn read_report(dir: &Path) -> Result<serde_json::Value> {
     let path = dir.join("report.json");
     let text = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
     serde_json::from_slice(&text).map_err(|e| Error::invalid(path.display(), e))
+}
+
+/// Copy the files of model directory `from` into `to` (created), to rewrite some of them there.
+pub fn copy_model_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).map_err(|e| Error::io(to, e))?;
+    for entry in std::fs::read_dir(from).map_err(|e| Error::io(from, e))? {
+        let file = entry.map_err(|e| Error::io(from, e))?.path();
+        if file.is_file() {
+            let target = to.join(file.file_name().unwrap_or_default());
+            std::fs::copy(&file, &target).map_err(|e| Error::io(&target, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Add `section` to the model card in `dir` (if it has one), before its hand-written
+/// measurements, so those stay last.
+pub fn add_card_section(dir: &Path, section: &str) -> Result<()> {
+    let card_path = dir.join("MODEL_CARD.md");
+    if let Ok(card) = std::fs::read_to_string(&card_path) {
+        let at = card.find("\n## Measured after").map_or(card.len(), |i| i + 1);
+        let card = format!("{}{section}{}", &card[..at], &card[at..]);
+        std::fs::write(&card_path, card).map_err(|e| Error::io(&card_path, e))?;
+    }
+    Ok(())
 }

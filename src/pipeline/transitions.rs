@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::aggregate::with_head;
 use super::card::{metrics_table, protocol_ndcg10};
-use super::{BUNDLE_FILE, load_ranker, pretty_json, read_bundle, read_report, rewrite_manifest, write_file};
+use super::{BUNDLE_FILE, add_card_section, copy_model_dir, load_ranker, pretty_json, read_bundle, read_report, rewrite_manifest, write_file};
 use crate::bundle::{Bundle, Part};
 use crate::error::{Error, Result};
 use crate::offline::calibrate::calibrate_transitions;
@@ -84,7 +84,8 @@ pub fn add_transitions(job: &TransitionJob) -> Result<()> {
     config.head.transition_weight = f64::from(calibration.transition_weight);
     let config_bytes = pretty_json(&config)?;
     let table_bytes = final_table.to_bytes().len();
-    let bundle = Relations { transitions: Some(final_table.clone()) }.write(bundle.with(Part::Config, config_bytes.clone()));
+    let rules = ranker.relations().rules.clone();
+    let bundle = Relations { transitions: Some(final_table.clone()), rules }.write(bundle.with(Part::Config, config_bytes.clone()));
     let bytes = bundle.to_bytes();
     if bytes.len() > job.max_bundle_bytes {
         return Err(Error::invalid("--per-item", format!("{} successors per item make a {}-byte bundle, over --max-bundle-bytes {}", job.per_item, bytes.len(), job.max_bundle_bytes)));
@@ -95,14 +96,7 @@ pub fn add_transitions(job: &TransitionJob) -> Result<()> {
     eprintln!("evaluating on the test split (after the weights were chosen; never used to choose anything)...");
     let test = eval::test_metrics(&written, &data, job.data_dir)?;
 
-    std::fs::create_dir_all(job.out).map_err(|e| Error::io(job.out, e))?;
-    for entry in std::fs::read_dir(job.model).map_err(|e| Error::io(job.model, e))? {
-        let from = entry.map_err(|e| Error::io(job.model, e))?.path();
-        if from.is_file() {
-            let to = job.out.join(from.file_name().unwrap_or_default());
-            std::fs::copy(&from, &to).map_err(|e| Error::io(&to, e))?;
-        }
-    }
+    copy_model_dir(job.model, job.out)?;
     write_file(job.out, BUNDLE_FILE, &bytes)?;
     write_file(job.out, "config.json", &config_bytes)?;
     let mut report = read_report(job.model)?;
@@ -134,13 +128,7 @@ pub fn add_transitions(job: &TransitionJob) -> Result<()> {
         section.push_str(&format!("| {} | {} | {:.4} ± {:.4} |\n", p.name(), before.map_or("—".to_string(), |v| format!("{v:.4}")), m.ndcg10(), m.ndcg10_se));
     }
     section.push('\n');
-    let card_path = job.out.join("MODEL_CARD.md");
-    if let Ok(card) = std::fs::read_to_string(&card_path) {
-        // Before the hand-written measurements, if the card has them, so they stay last.
-        let at = card.find("\n## Measured after").map_or(card.len(), |i| i + 1);
-        let card = format!("{}{section}{}", &card[..at], &card[at..]);
-        std::fs::write(&card_path, card).map_err(|e| Error::io(&card_path, e))?;
-    }
+    add_card_section(job.out, &section)?;
     rewrite_manifest(job.out)?;
     eprintln!("{} transitions ({table_bytes} bytes) added; bundle {} bytes, written to {}", final_table.entries(), bytes.len(), job.out.display());
     Ok(())

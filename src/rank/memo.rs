@@ -10,16 +10,42 @@
 //! access: locks and threads a wasm page has no use for), `hashlink` (an LRU on a linked hash
 //! map, larger); `lru` does exactly this job.
 
+use std::hash::BuildHasher;
 use std::num::NonZeroUsize;
 
 use lru::LruCache;
 
 use crate::api::Event;
 
+/// What determines an item's vector: its catalog row and its title.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ItemKey<'a> {
+    /// The item's row of the ID table (0: known by its title alone).
+    pub row: usize,
+    /// The title as the model reads it.
+    pub title: &'a str,
+}
+
+/// One remembered vector with the key it was computed for: the map is keyed by the key's
+/// hash (a lookup then allocates nothing), and a hit is a hit only when row and title match,
+/// so two keys that share a hash never share a vector.
+struct Remembered {
+    row: usize,
+    title: Box<str>,
+    vector: Vec<f32>,
+}
+
+impl Remembered {
+    fn is_for(&self, key: ItemKey) -> bool {
+        self.row == key.row && *self.title == *key.title
+    }
+}
+
 /// Item vectors and the last session state; capacity 0 remembers nothing (every call
 /// recomputes: the reference the benches compare with).
 pub struct Memo {
-    items: Option<LruCache<String, Vec<f32>>>,
+    items: Option<LruCache<u64, Remembered>>,
+    hasher: foldhash::fast::RandomState,
     session: Option<(Vec<Event>, Vec<f32>)>,
     /// Item lookups answered from memory, and encoded, since the start.
     pub hits: u64,
@@ -30,7 +56,7 @@ pub struct Memo {
 impl Memo {
     /// Up to `capacity` item vectors (and the last session state, unless `capacity` is 0).
     pub fn new(capacity: usize) -> Memo {
-        Memo { items: NonZeroUsize::new(capacity).map(LruCache::new), session: None, hits: 0, misses: 0 }
+        Memo { items: NonZeroUsize::new(capacity).map(LruCache::new), hasher: Default::default(), session: None, hits: 0, misses: 0 }
     }
 
     /// A memo that remembers nothing.
@@ -60,25 +86,32 @@ impl Memo {
         self.len() == 0
     }
 
-    /// The vector remembered under `key`, marked as just used.
-    pub fn vector(&mut self, key: &str) -> Option<&[f32]> {
-        let found = self.items.as_mut()?.get(key).map(Vec::as_slice);
+    fn hash(&self, key: ItemKey) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// The vector remembered for `key`, marked as just used.
+    pub fn vector(&mut self, key: ItemKey) -> Option<&[f32]> {
+        let hash = self.hash(key);
+        let found = self.items.as_mut()?.get(&hash).filter(|r| r.is_for(key)).map(|r| r.vector.as_slice());
         if found.is_some() {
             self.hits = self.hits.saturating_add(1);
         }
         found
     }
 
-    /// Whether a vector is remembered under `key` (without marking it used).
-    pub fn holds(&self, key: &str) -> bool {
-        self.items.as_ref().is_some_and(|items| items.contains(key))
+    /// Whether a vector is remembered for `key` (without marking it used).
+    pub fn holds(&self, key: ItemKey) -> bool {
+        let hash = self.hash(key);
+        self.items.as_ref().and_then(|items| items.peek(&hash)).is_some_and(|r| r.is_for(key))
     }
 
-    /// Remember `vector` under `key`.
-    pub fn remember(&mut self, key: String, vector: Vec<f32>) {
+    /// Remember `vector` for `key` (replacing what another key with the same hash held).
+    pub fn remember(&mut self, key: ItemKey, vector: Vec<f32>) {
         self.misses = self.misses.saturating_add(1);
+        let hash = self.hash(key);
         if let Some(items) = &mut self.items {
-            items.put(key, vector);
+            items.put(hash, Remembered { row: key.row, title: key.title.into(), vector });
         }
     }
 
@@ -104,17 +137,26 @@ mod tests {
 
     #[test]
     fn bounded_least_recently_used_first_out() {
+        let key = |title| ItemKey { row: 0, title };
         let mut memo = Memo::new(2);
-        memo.remember("a".into(), vec![1.0]);
-        memo.remember("b".into(), vec![2.0]);
-        assert_eq!(memo.vector("a"), Some([1.0].as_slice()));
-        memo.remember("c".into(), vec![3.0]);
-        assert!(memo.holds("a") && memo.holds("c") && !memo.holds("b"), "b was the least recently used");
+        memo.remember(key("a"), vec![1.0]);
+        memo.remember(key("b"), vec![2.0]);
+        assert_eq!(memo.vector(key("a")), Some([1.0].as_slice()));
+        assert_eq!(memo.vector(ItemKey { row: 1, title: "a" }), None, "the row is part of the key");
+        // Two keys with one hash: the second replaces the first, and neither reads the other's vector.
+        let hash = memo.hash(key("a"));
+        let a = memo.items.as_mut().map(|items| items.put(hash, Remembered { row: 0, title: "z".into(), vector: vec![9.0] }));
+        assert!(a.is_some());
+        assert_eq!(memo.vector(key("a")), None, "a vector is read only for the key it was computed for");
+        memo.remember(key("a"), vec![1.0]);
+        assert_eq!(memo.vector(key("a")), Some([1.0].as_slice()));
+        memo.remember(key("c"), vec![3.0]);
+        assert!(memo.holds(key("a")) && memo.holds(key("c")) && !memo.holds(key("b")), "b was the least recently used");
         assert_eq!(memo.len(), 2);
         memo.resize(1);
         assert_eq!(memo.len(), 1);
         memo.resize(0);
-        memo.remember("d".into(), vec![4.0]);
+        memo.remember(key("d"), vec![4.0]);
         assert!(memo.is_empty(), "capacity 0 remembers nothing");
     }
 

@@ -6,13 +6,12 @@ pub mod memo;
 pub mod order;
 pub mod score;
 
-use std::collections::HashSet;
 use std::task::{Context, Poll, Waker};
 
 use burn::module::{Module, Param};
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
-use crate::api::{Candidate, Event, EventKind, Ranked, RerankOptions};
+use crate::api::{Candidate, Complement, Event, EventKind, Ranked, RerankOptions};
 use crate::bundle::Bundle;
 use crate::catalog::{Catalog, window};
 use crate::error::{Error, Result};
@@ -22,6 +21,7 @@ use crate::relations::Relations;
 use crate::relations::transitions::RECENT_ITEMS;
 use crate::text::{TitleTokenizer, TokenBatch};
 pub use memo::Memo;
+use memo::ItemKey;
 use score::{Features, Scored, Weights};
 
 /// A loaded model with its tokenizer, catalog and relation tables, ready to score.
@@ -103,19 +103,6 @@ pub fn ready<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
     match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(result) => result,
         Poll::Pending => Err(Error::model("this backend answers asynchronously; use the async API")),
-    }
-}
-
-/// The inputs of one item to the item encoder.
-struct ItemInput<'a> {
-    row: usize,
-    title: &'a str,
-}
-
-impl ItemInput<'_> {
-    /// What determines the item's vector, as a [`Memo`] key.
-    fn key(&self) -> String {
-        format!("{}\u{1f}{}", self.row, self.title)
     }
 }
 
@@ -230,6 +217,7 @@ impl Ranker {
             server_score: self.head.server[1],
             repeat: self.config.head.repeat_log_odds as f32,
             transition: self.config.head.transition_weight as f32,
+            rule: self.config.head.rule_weight as f32,
         }
     }
 
@@ -257,17 +245,19 @@ impl Ranker {
         let n = list.len();
         let offset = events.len().saturating_sub(self.max_events());
         let events = window(events, self.max_events());
-        let features = self.features(events, offset, list, options);
+        // Each candidate's catalog row, looked up once: the transition term and its vector read it.
+        let rows: Vec<usize> = list.iter().map(|c| self.row(&c.id)).collect();
+        let features = self.features(events, offset, list, &rows, options);
         if n == 0 || events.is_empty() {
             // No session: nothing for the model to fit, nothing to learn from.
             return Ok(ScoredSlate { scored: Scored { fit: vec![0.0; n], features }, slate: None });
         }
         let d = self.config.item.d_model;
         let known = memo.session(events).map(<[f32]>::to_vec);
-        let event_items: Vec<ItemInput> = if known.is_some() { Vec::new() } else { events.iter().map(|ev| self.item_input(&ev.item_id, ev.title.as_deref())).collect() };
+        let event_items: Vec<ItemKey> = if known.is_some() { Vec::new() } else { events.iter().map(|ev| self.item_input(&ev.item_id, ev.title.as_deref())).collect() };
         let e = event_items.len();
         let listed: &[Candidate] = if let Candidates::Listed(list) = candidates { list } else { &[] };
-        let items: Vec<ItemInput> = event_items.into_iter().chain(listed.iter().map(|c| self.item_input(&c.id, Some(&c.title)))).collect();
+        let items: Vec<ItemKey> = event_items.into_iter().chain(listed.iter().zip(&rows).map(|(c, &row)| ItemKey { row, title: &c.title })).collect();
         let mut vectors = self.vectors(&items, memo).await?;
         // n ≤ Limits::candidates ≤ 10,000 and d ≤ 1024 (api and config checks): no product overflows.
         let listed_vectors = vectors.split_off(e.saturating_mul(d).min(vectors.len()));
@@ -298,20 +288,19 @@ impl Ranker {
 
     /// Flat `[m, d]` vectors of `items`: those `memo` holds, the others encoded in one batch
     /// (each distinct item once), read back and remembered.
-    async fn vectors(&self, items: &[ItemInput<'_>], memo: &mut Memo) -> Result<Vec<f32>> {
+    async fn vectors(&self, items: &[ItemKey<'_>], memo: &mut Memo) -> Result<Vec<f32>> {
         let d = self.config.item.d_model.max(1);
-        let keys: Vec<String> = items.iter().map(ItemInput::key).collect();
         let mut out = vec![0.0; items.len().saturating_mul(d)];
         // Items the memo lacks, each once, and (row of `out`, index into `missing`) to fill.
-        let mut fresh: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        let mut missing: Vec<&ItemInput> = Vec::new();
+        let mut fresh: foldhash::HashMap<ItemKey, usize> = foldhash::HashMap::default();
+        let mut missing: Vec<&ItemKey> = Vec::new();
         let mut pending: Vec<(usize, usize)> = Vec::new();
-        for (i, ((key, item), row)) in keys.iter().zip(items).zip(out.chunks_exact_mut(d)).enumerate() {
-            if let Some(vector) = memo.vector(key) {
+        for (i, (item, row)) in items.iter().zip(out.chunks_exact_mut(d)).enumerate() {
+            if let Some(vector) = memo.vector(*item) {
                 row.copy_from_slice(vector);
             } else {
                 let next = missing.len();
-                let at = *fresh.entry(key).or_insert(next);
+                let at = *fresh.entry(*item).or_insert(next);
                 if at == next {
                     missing.push(item);
                 }
@@ -333,38 +322,68 @@ impl Ranker {
             }
         }
         // In the items' order, so the least recently used go first out of a full memo.
-        for key in &keys {
-            if let Some(row) = fresh.remove(key.as_str()).and_then(|at| rows.get(at)) {
-                memo.remember(key.clone(), row.to_vec());
+        for item in items {
+            if let Some(row) = fresh.remove(item).and_then(|at| rows.get(at)) {
+                memo.remember(*item, row.to_vec());
             }
         }
         Ok(out)
     }
 
     /// The inputs of every term but the fit, for a session window `events` that starts at
-    /// index `offset` of the events as given.
-    fn features(&self, events: &[Event], offset: usize, candidates: &[Candidate], options: &RerankOptions) -> Vec<Features> {
-        let bought: HashSet<&str> = events.iter().filter(|ev| ev.kind == EventKind::Purchase).map(|ev| ev.item_id.as_str()).collect();
+    /// index `offset` of the events as given; `rows` holds each candidate's catalog row.
+    fn features(&self, events: &[Event], offset: usize, candidates: &[Candidate], rows: &[usize], options: &RerankOptions) -> Vec<Features> {
+        let bought: foldhash::HashSet<&str> = events.iter().filter(|ev| ev.kind == EventKind::Purchase).map(|ev| ev.item_id.as_str()).collect();
         let parts = match &self.relations.transitions {
             Some(table) => {
                 let recent: Vec<usize> = events.iter().rev().take(RECENT_ITEMS).map(|ev| self.row(&ev.item_id)).collect();
-                let rows: Vec<usize> = candidates.iter().map(|c| self.row(&c.id)).collect();
-                table.parts(&recent, &rows)
+                table.parts(&recent, rows)
             }
             None => vec![Vec::new(); candidates.len()],
         };
+        let cart = self.cart(events);
+        let rules = self.relations.rules.as_ref().filter(|_| !cart.is_empty());
         // Part j of a transition score follows the j-th most recent event of the window.
         let newest = offset.saturating_add(events.len());
         candidates
             .iter()
             .zip(parts)
+            .zip(rows)
             .enumerate()
-            .map(|(i, (c, parts))| Features {
+            .map(|(i, ((c, parts), &row))| Features {
                 log_rank: if options.server_order { -(i.saturating_add(1) as f32).ln() } else { 0.0 },
                 server_score: c.server_score.unwrap_or(0.0) as f32,
                 bought: bought.contains(c.id.as_str()),
                 transition_parts: parts.into_iter().map(|(j, p)| (newest.saturating_sub(j.saturating_add(1)), p)).collect(),
+                rule: rules.and_then(|table| table.complement(&cart, u32::try_from(row).ok()?)).map(|(index, rule)| (index, rule.confidence)),
             })
+            .collect()
+    }
+
+    /// The cart of a session window: the catalog rows of what it put in the cart or bought,
+    /// sorted (items outside the catalog have no rules).
+    fn cart(&self, events: &[Event]) -> Vec<u32> {
+        let mut cart: Vec<u32> = events
+            .iter()
+            .filter(|ev| matches!(ev.kind, EventKind::Cart | EventKind::Purchase))
+            .filter_map(|ev| u32::try_from(self.row(&ev.item_id)).ok())
+            .filter(|&row| row != 0)
+            .collect();
+        cart.sort_unstable();
+        cart.dedup();
+        cart
+    }
+
+    /// Up to `k` items for the cart of the session `events` (its window), straight from the
+    /// bundle's association rules ([`crate::relations::rules::Rules::complements`]); none when
+    /// the bundle carries no rules or the cart is empty.
+    pub fn complements(&self, events: &[Event], k: usize) -> Vec<Complement> {
+        let Some(rules) = &self.relations.rules else { return Vec::new() };
+        let id = |row: u32| self.catalog.ids().get((row as usize).wrapping_sub(1)).cloned().unwrap_or_default();
+        rules
+            .complements(&self.cart(window(events, self.max_events())), k)
+            .into_iter()
+            .map(|p| Complement { id: id(p.row), because: p.rule.antecedent.iter().map(|&row| id(row)).collect(), confidence: p.rule.confidence, lift: p.rule.lift, support: p.rule.support })
             .collect()
     }
 
@@ -393,7 +412,7 @@ impl Ranker {
         let mut vectors = Vec::new();
         // In chunks: one tokenised batch of a whole catalog would pad every title to the longest.
         for chunk in candidates.chunks(2048) {
-            let items: Vec<ItemInput> = chunk.iter().map(|c| self.item_input(&c.id, Some(&c.title))).collect();
+            let items: Vec<ItemKey> = chunk.iter().map(|c| self.item_input(&c.id, Some(&c.title))).collect();
             vectors.extend(ready(read_floats(self.encode_items(&items.iter().collect::<Vec<_>>())?))?);
         }
         Ok(EncodedCandidates { candidates: candidates.to_vec(), vectors })
@@ -418,12 +437,12 @@ impl Ranker {
         (events, candidates)
     }
 
-    fn item_input<'a>(&self, id: &str, title: Option<&'a str>) -> ItemInput<'a> {
-        ItemInput { row: self.row(id), title: title.unwrap_or("") }
+    fn item_input<'a>(&self, id: &str, title: Option<&'a str>) -> ItemKey<'a> {
+        ItemKey { row: self.row(id), title: title.unwrap_or("") }
     }
 
     /// `[m, d]` vectors of `items`.
-    fn encode_items(&self, items: &[&ItemInput]) -> Result<Tensor<2>> {
+    fn encode_items(&self, items: &[&ItemKey]) -> Result<Tensor<2>> {
         let tokens = items.iter().map(|item| self.tokenizer.encode(item.title)).collect::<Result<Vec<_>>>()?;
         // As wide as the longest title of this call (each is already cut to the model's limit):
         // padding is masked out of the mean, so a narrower batch scores the same for less work.

@@ -17,6 +17,8 @@ pub struct Weights {
     pub repeat: f32,
     /// Weight of the item-transition score.
     pub transition: f32,
+    /// Weight of the association-rule term (the best rule's confidence).
+    pub rule: f32,
 }
 
 /// One candidate's score, term by term.
@@ -34,17 +36,22 @@ pub struct Terms {
     /// The transition term's parts: (index of the session event it follows, in the events
     /// as given; its weighted part).
     pub transition_from: Vec<(usize, f32)>,
+    /// The association-rule term: the weighted confidence of the best rule whose antecedent
+    /// is in the session's cart and whose consequent is this item.
+    pub rule: f32,
+    /// That rule's index in the bundle's rule table.
+    pub rule_from: Option<usize>,
 }
 
 impl Terms {
     /// The score: fit and trust, plus the fixed terms.
     pub fn total(&self) -> f32 {
-        (self.fit + self.server) + (self.repeat + self.transition)
+        (self.fit + self.server) + self.fixed()
     }
 
-    /// The terms that learning leaves alone (the repeat prior and the transition term).
+    /// The terms that learning leaves alone (the repeat prior, the transition and rule terms).
     pub fn fixed(&self) -> f32 {
-        self.repeat + self.transition
+        self.repeat + self.transition + self.rule
     }
 }
 
@@ -60,6 +67,8 @@ pub struct Features {
     pub bought: bool,
     /// Unweighted transition parts: (session event index, ½^j·P).
     pub transition_parts: Vec<(usize, f32)>,
+    /// The best rule completing the cart: (its index in the rule table, its confidence).
+    pub rule: Option<(usize, f32)>,
 }
 
 impl Features {
@@ -78,6 +87,8 @@ impl Features {
             repeat: if self.bought { weights.repeat } else { 0.0 },
             transition: weights.transition * raw,
             transition_from: self.transition_parts.iter().map(|&(event, p)| (event, weights.transition * p)).collect(),
+            rule: self.rule.map_or(0.0, |(_, confidence)| weights.rule * confidence),
+            rule_from: self.rule.map(|(index, _)| index),
         }
     }
 }
@@ -109,13 +120,14 @@ mod tests {
 
     #[test]
     fn terms_by_hand() {
-        let f = Features { log_rank: -(2f32).ln(), server_score: 3.0, bought: true, transition_parts: vec![(4, 0.5), (2, 0.25)] };
-        let w = Weights { rank: 2.0, server_score: 0.5, repeat: -3.0, transition: 8.0 };
+        let f = Features { log_rank: -(2f32).ln(), server_score: 3.0, bought: true, transition_parts: vec![(4, 0.5), (2, 0.25)], rule: Some((7, 0.5)) };
+        let w = Weights { rank: 2.0, server_score: 0.5, repeat: -3.0, transition: 8.0, rule: 4.0 };
         let t = f.terms(1.0, &w);
         assert!((t.server - (-2.0 * 2f32.ln() + 1.5)).abs() < 1e-6);
         assert_eq!((t.repeat, t.transition), (-3.0, 6.0));
         assert_eq!(t.transition_from, vec![(4, 4.0), (2, 2.0)]);
-        assert!((t.total() - (1.0 + t.server - 3.0 + 6.0)).abs() < 1e-6);
-        assert_eq!(t.fixed(), 3.0);
+        assert_eq!((t.rule, t.rule_from), (2.0, Some(7)));
+        assert!((t.total() - (1.0 + t.server - 3.0 + 6.0 + 2.0)).abs() < 1e-6);
+        assert_eq!(t.fixed(), 5.0);
     }
 }

@@ -110,12 +110,12 @@ impl Counts {
 /// Σ_j ½^j · P(item | `recent[j]`) over the first [`RECENT_ITEMS`], as (j, ½^j·P) in order
 /// of j. The one transition score: the shipped table, the baseline and the stand-in server
 /// all read it, and an explanation can name the session item each part came from.
-pub fn decayed<T, S>(recent: &[usize], successors: impl Fn(usize) -> S) -> HashMap<usize, Vec<(usize, T)>>
+pub fn decayed<T, S>(recent: &[usize], successors: impl Fn(usize) -> S) -> foldhash::HashMap<usize, Vec<(usize, T)>>
 where
     T: Copy + Add<Output = T> + Mul<Output = T> + From<f32>,
     S: IntoIterator<Item = (usize, T)>,
 {
-    let mut parts: HashMap<usize, Vec<(usize, T)>> = HashMap::new();
+    let mut parts: foldhash::HashMap<usize, Vec<(usize, T)>> = foldhash::HashMap::default();
     let mut decay = T::from(1.0);
     for (j, &item) in recent.iter().take(RECENT_ITEMS).enumerate() {
         for (next, p) in successors(item) {

@@ -1,5 +1,5 @@
-export type { EventType, SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, Limits, RestoreResult, PrivacyOptions, PrivateUpdate, CreateOptions as BuildCreateOptions, BackendReport, LoadTimings, InitInput } from "./cpu/pocketrank_cpu.js";
-import type { SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, Limits, RestoreResult, PrivacyOptions, PrivateUpdate, CreateOptions as BuildCreateOptions, BackendReport, LoadTimings, InitInput } from "./cpu/pocketrank_cpu.js";
+export type { EventType, SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, Limits, RestoreResult, PrivacyOptions, PrivateUpdate, Complement, CreateOptions as BuildCreateOptions, BackendReport, LoadTimings, InitInput } from "./cpu/pocketrank_cpu.js";
+import type { SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, Limits, RestoreResult, Complement, PrivacyOptions, PrivateUpdate, CreateOptions as BuildCreateOptions, BackendReport, LoadTimings, InitInput } from "./cpu/pocketrank_cpu.js";
 
 export interface CreateOptions extends BuildCreateOptions {
   /** Where each build's .wasm comes from (URL, Response or bytes); default: next to the package. */
@@ -19,6 +19,8 @@ export interface PersonalizerMethods {
   observe(event: SessionEvent): Promise<void>;
   rerank(candidates: Candidate[], options?: RerankOptions): Promise<RankedItem[]>;
   session(): Promise<SessionEvent[]>;
+  /** Up to k items completing the session's cart, from the model's association rules ([] when it ships none). */
+  complements(k: number): Promise<Complement[]>;
   clearSession(): Promise<void>;
   setLearning(options: LearningOptions): Promise<void>;
   setLimits(limits: Limits): Promise<void>;
