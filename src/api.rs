@@ -154,11 +154,39 @@ pub struct RerankOptions {
     /// Treat the candidates' order as the server's ranking (a model input). Off when the
     /// list carries no ranking, e.g. items sorted by id.
     pub server_order: bool,
+    /// How far the page may depart from the server's order (the ordering stage,
+    /// `crate::rank::order`).
+    pub budget: Budget,
+}
+
+impl RerankOptions {
+    /// The default options with `server_order` as given.
+    pub fn server_order(server_order: bool) -> RerankOptions {
+        RerankOptions { server_order, budget: Budget::default() }
+    }
 }
 
 impl Default for RerankOptions {
     fn default() -> Self {
-        RerankOptions { server_order: true }
+        RerankOptions::server_order(true)
+    }
+}
+
+/// The consistency budget: how much a re-rank may move the server's list.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Budget {
+    /// In [0, 1]: 0 keeps the server's order (only the server's term counts), 1 is fully
+    /// personal; in between, the personal terms (fit, repeat, transition, rule) are scaled.
+    pub personalization: f32,
+    /// No item moves more than this many places from its server position.
+    pub max_displacement: Option<usize>,
+    /// The first this many server positions never move (sponsored or editorial slots).
+    pub pinned: usize,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget { personalization: 1.0, max_displacement: None, pinned: 0 }
     }
 }
 
@@ -196,6 +224,9 @@ pub struct Complement {
     /// Share of all baskets holding `because` and this item.
     pub support: f32,
 }
+
+/// The largest count an option takes (`maxDisplacement`, `pinned`): far beyond any list.
+const MAX_COUNT: usize = 1_000_000;
 
 /// A count argument (e.g. `complements(k)`): an integer in `0..=max`; `path` names it.
 pub fn count_from_json(value: &Value, path: &str, max: usize) -> Result<usize> {
@@ -474,15 +505,28 @@ impl RerankOptions {
             return Ok(RerankOptions::default());
         }
         let map = object(value, path)?;
-        if let Some(unknown) = map.keys().find(|k| k.as_str() != "serverOrder") {
-            return Err(Error::invalid(format!("{path}.{unknown}"), "unknown option (expected serverOrder)"));
+        const KNOWN: [&str; 4] = ["serverOrder", "personalization", "maxDisplacement", "pinned"];
+        if let Some(unknown) = map.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+            return Err(Error::invalid(format!("{path}.{unknown}"), "unknown option (expected serverOrder, personalization, maxDisplacement or pinned)"));
         }
         let server_order = match map.get("serverOrder") {
             None | Some(Value::Null) => true,
             Some(Value::Bool(b)) => *b,
             Some(other) => return Err(Error::invalid(format!("{path}.serverOrder"), format!("expected a boolean, got {}", kind_of(other)))),
         };
-        Ok(RerankOptions { server_order })
+        let personalization = match optional_number(map, path, "personalization", true)? {
+            None => 1.0,
+            Some(x) if (0.0..=1.0).contains(&x) => x as f32,
+            Some(_) => return Err(Error::invalid(format!("{path}.personalization"), "must be in [0, 1]")),
+        };
+        let count = |name: &str| -> Result<Option<usize>> {
+            match map.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(value) => count_from_json(value, &format!("{path}.{name}"), MAX_COUNT).map(Some),
+            }
+        };
+        let budget = Budget { personalization, max_displacement: count("maxDisplacement")?, pinned: count("pinned")?.unwrap_or(0) };
+        Ok(RerankOptions { server_order, budget })
     }
 }
 

@@ -261,7 +261,7 @@ impl Personalizer {
             None => crate::rank::ready(self.ranker.score(&self.session, listed, options, &mut self.memo))?,
         };
         self.last_slate = slate;
-        Ok(order::ranked(candidates, scored.terms(&self.ranker.weights())))
+        Ok(order::ranked(candidates, scored.terms(&self.ranker.weights()), &options.budget))
     }
 
     /// Up to `k` items (at most [`Limits::candidates`]) that complete the session's cart

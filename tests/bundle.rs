@@ -97,7 +97,7 @@ fn int8_tables_rank_like_the_float_weights_and_damage_is_refused() {
 
     let (a, b) = (Ranker::from_bundle(&float, Device::flex()).unwrap(), Ranker::from_bundle(&int8, Device::flex()).unwrap());
     let (events, candidates) = a.synthetic_request(100, a.max_events());
-    let options = RerankOptions { server_order: true };
+    let options = RerankOptions::server_order(true);
     let (sa, sb) = (common::scores(&a, &events, &candidates, &options), common::scores(&b, &events, &candidates, &options));
     let spread = sa.iter().fold(f32::MIN, |m, &s| m.max(s)) - sa.iter().fold(f32::MAX, |m, &s| m.min(s));
     let largest = sa.iter().zip(&sb).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
@@ -148,7 +148,7 @@ fn transition_term_adds_its_weighted_probability_and_bad_tables_are_refused() {
     let catalog: Vec<&str> = std::str::from_utf8(shipped.part(Part::Catalog).unwrap()).unwrap().lines().collect();
     let event = Event { item_id: catalog[0].into(), kind: EventKind::View, ts: 0.0, title: None };
     let candidates: Vec<Candidate> = catalog[1..5].iter().map(|id| Candidate { id: id.to_string(), title: String::new(), category: None, price: None, server_score: None }).collect();
-    let options = RerankOptions { server_order: true };
+    let options = RerankOptions::server_order(true);
     let (sa, sb) = (common::scores(&a, std::slice::from_ref(&event), &candidates, &options), common::scores(&b, std::slice::from_ref(&event), &candidates, &options));
     let added: Vec<f32> = sa.iter().zip(&sb).map(|(x, y)| y - x).collect();
     let expected = [6.0 * 170.0 / 255.0, 6.0 * 85.0 / 255.0, 0.0, 0.0];

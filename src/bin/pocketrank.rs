@@ -351,6 +351,21 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// The consistency trade-off on the server-rerank protocol: NDCG@10 against RBO (p = 0.9)
+    /// and Kendall's τ to the server's order for personalization 0, 0.1, …, 1, on validation
+    /// and test, and the test trade-off as a PNG. It chooses nothing (see
+    /// `pipeline::consistency` for why validation cannot here).
+    Consistency {
+        /// Model directory.
+        #[arg(long)]
+        model: PathBuf,
+        /// Data set directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Where to draw the test trade-off (PNG).
+        #[arg(long)]
+        plot: Option<PathBuf>,
+    },
     /// Add an item-transition table to a final fit: choose its weight, with the server trust,
     /// on validation with the validated run, then write the final fit with the table counted
     /// on the training and validation parts (never a test target) into `--out`.
@@ -602,6 +617,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::EvalBaskets { model, data, baskets, train_until, test_from, min_support, min_confidence, weights, max_bundle_bytes, out } => {
             let job = pipeline::completion::CompletionJob { model: &model, data: &data, baskets: &baskets, train_until: &train_until, test_from: &test_from, min_support, min_confidence, weights: &weights, max_bundle_bytes, out: out.as_deref(), command: &command_line() };
             let report = pipeline::completion::evaluate(&job)?;
+            println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            Ok(())
+        }
+        Command::Consistency { model, data, plot } => {
+            let report = pipeline::consistency::run(&model, &data, plot.as_deref())?;
             println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
             Ok(())
         }

@@ -204,7 +204,7 @@ impl Evaluation<'_> {
         let backoff: Vec<f64> = self.counts.popularity.iter().map(|&p| 1e-6 * f64::from(p) / max_pop).collect();
         let mut out: Vec<(System, Positions)> = systems.iter().map(|&s| (s, [Vec::new(), Vec::new()])).collect();
         let base = self.ranker.weights();
-        let options = RerankOptions { server_order: false };
+        let options = RerankOptions::server_order(false);
         let all: Vec<u32> = (1..rows as u32).collect();
         for case in cases {
             let events: Vec<Event> = case

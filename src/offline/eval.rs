@@ -367,6 +367,6 @@ pub fn evaluate_learning(
 
 fn position_with_history(ranker: &Ranker, data: &Dataset, case: &Case, history: &[usize]) -> Result<Option<usize>> {
     let events = data.events(history);
-    let ranked = ranker.rerank(&events, &data.candidate_list(&case.candidates), &RerankOptions { server_order: case.server_order })?;
+    let ranked = ranker.rerank(&events, &data.candidate_list(&case.candidates), &RerankOptions::server_order(case.server_order))?;
     Ok(ranked.iter().position(|r| r.id == data.ids[case.target]))
 }

@@ -5,6 +5,7 @@
 pub mod baskets;
 pub mod calibrate;
 pub mod completion;
+pub mod consistency;
 pub mod convert;
 pub mod data;
 pub mod eval;

@@ -78,7 +78,7 @@ impl<'a> ModelServer<'a> {
     /// ranker scores them (a server's list may hold them too).
     pub fn retrieve(&self, data: &Dataset, history: &[usize], n: usize) -> Result<Vec<usize>> {
         let events = data.events(window(history, self.ranker.max_events()));
-        let scored = ready(self.ranker.score(&events, Candidates::Encoded(&self.catalog), &RerankOptions { server_order: false }, &mut Memo::none()))?;
+        let scored = ready(self.ranker.score(&events, Candidates::Encoded(&self.catalog), &RerankOptions::server_order(false), &mut Memo::none()))?;
         let mut ranked = order::order(&scored.scored.totals(&self.ranker.weights()));
         ranked.truncate(n);
         Ok(ranked)

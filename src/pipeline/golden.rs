@@ -294,6 +294,17 @@ pub fn corpus(model: &Path, dir: &Path, n: usize) -> Result<Corpus> {
     let Some((history, list)) = server_lists.first().cloned() else { return Err(Error::invalid("--data", "no server-rerank session to build on")) };
     let list: Vec<&str> = list.iter().map(String::as_str).collect();
     add(&mut p, "empty session: the server's order".into(), Vec::new(), candidates(&list, &titles, false), Value::Null)?;
+    // The consistency budget on a real session and server list: the blend, pinned slots, a
+    // bound on every move, and all together.
+    for (name, options) in [
+        ("personalization 0: the server's order", json!({ "personalization": 0 })),
+        ("personalization 0.5", json!({ "personalization": 0.5 })),
+        ("maxDisplacement 2", json!({ "maxDisplacement": 2 })),
+        ("pinned 3", json!({ "pinned": 3 })),
+        ("personalization 0.7, maxDisplacement 5, pinned 2", json!({ "personalization": 0.7, "maxDisplacement": 5, "pinned": 2 })),
+    ] {
+        add(&mut p, format!("consistency budget: {name}"), events(&history, &titles, &mut seeded("budget")), candidates(&list, &titles, true), options)?;
+    }
     // Longer than the window: the model reads the newest events only.
     let long: Vec<String> = (0..max_events + 10).map(|i| data.ids[(i * 97) % data.ids.len()].clone()).collect();
     let long: Vec<&str> = long.iter().map(String::as_str).collect();
@@ -423,6 +434,10 @@ fn error_cases(p: &mut Personalizer, history: &[&str], list: &[&str], titles: &T
         ("unknown-fields", "setLimits", vec![json!({ "candidate": 50 })]),
         ("options", "rerank", vec![json!([good]), json!({ "serverOrder": "yes" })]),
         ("options", "rerank", vec![json!([good]), json!(5)]),
+        ("options", "rerank", vec![json!([good]), json!({ "personalization": 2 })]),
+        ("options", "rerank", vec![json!([good]), json!({ "maxDisplacement": -1 })]),
+        ("options", "rerank", vec![json!([good]), json!({ "pinned": 1.5 })]),
+        ("options", "rerank", vec![json!([good]), json!({ "pinned": "top" })]),
         ("learning", "setLearning", vec![json!({ "steps": 0 })]),
         ("learning", "setLearning", vec![json!({ "steps": "many" })]),
         ("learning", "setLearning", vec![json!({ "learningRate": 2 })]),

@@ -229,7 +229,7 @@ impl Ranker {
     /// scores keep the server's order too.
     pub fn rerank(&self, events: &[Event], candidates: &[Candidate], options: &RerankOptions) -> Result<Vec<Ranked>> {
         let scored = ready(self.score(events, Candidates::Listed(candidates), options, &mut Memo::none()))?;
-        Ok(order::ranked(candidates, scored.scored.terms(&self.weights())))
+        Ok(order::ranked(candidates, scored.scored.terms(&self.weights()), &options.budget))
     }
 
     /// The one scoring path: the session window's state, each candidate's fit and the inputs

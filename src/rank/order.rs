@@ -1,10 +1,12 @@
 //! The ordering stage: scores → positions. One rule everywhere (re-ranking, evaluation,
 //! calibration, the baseline): higher scores first by `total_cmp`, and equal scores keep the
-//! server's order. Later stages that act on the order (a consistency budget) go here.
+//! server's order. The consistency budget ([`Budget`]) acts here, after scoring: the
+//! personalization blend scales the personal terms, pinned positions stay, and no item moves
+//! more than `max_displacement` places.
 
 use std::cmp::Ordering;
 
-use crate::api::{Candidate, Ranked};
+use crate::api::{Budget, Candidate, Ranked};
 use crate::rank::score::Terms;
 
 /// A score the ordering rule can compare: f32 for the model, f64 for model-free baselines.
@@ -48,11 +50,52 @@ pub fn position<S: Score>(len: usize, at: usize, score: impl Fn(usize) -> S) -> 
     (0..len).filter(|&i| compare(score(i), i, target, at) == Ordering::Less).count()
 }
 
-/// `candidates` (server order) with their scores' terms, ordered, as re-ranked items.
-pub fn ranked(candidates: &[Candidate], terms: Vec<Terms>) -> Vec<Ranked> {
-    let scores: Vec<f32> = terms.iter().map(Terms::total).collect();
+/// A candidate's score under the personalization blend `p`: the server's term plus `p` times
+/// the personal terms; `p = 1` is [`Terms::total`] exactly.
+pub fn blended(terms: &Terms, p: f32) -> f32 {
+    if p == 1.0 { terms.total() } else { terms.server + p * (terms.fit + terms.fixed()) }
+}
+
+/// Server positions in their new order under `budget`: the first `pinned` stay; after them,
+/// position by position, the best remaining item whose server position is at most
+/// `max_displacement` below, unless the item whose last allowed position this is must go here.
+/// Without a displacement bound it is [`order`] on the unpinned items.
+pub fn budgeted_order<S: Score>(scores: &[S], budget: &Budget) -> Vec<usize> {
+    let n = scores.len();
+    let pinned = budget.pinned.min(n);
+    let Some(d) = budget.max_displacement else {
+        let rest = order(scores.get(pinned..).unwrap_or(&[]));
+        return (0..pinned).chain(rest.into_iter().map(|i| i.saturating_add(pinned))).collect();
+    };
+    let mut placed = vec![false; n];
+    let mut out: Vec<usize> = (0..pinned).collect();
+    for i in pinned..n {
+        // The item at server position i − d may move no further down.
+        let due = i.checked_sub(d).filter(|&s| s >= pinned && !placed.get(s).copied().unwrap_or(true));
+        let pick = due.or_else(|| {
+            let last = i.saturating_add(d).min(n.saturating_sub(1));
+            (pinned..=last).filter(|&s| !placed.get(s).copied().unwrap_or(true)).reduce(|best, s| match (scores.get(s), scores.get(best)) {
+                (Some(&x), Some(&y)) if compare(x, s, y, best) == Ordering::Less => s,
+                _ => best,
+            })
+        });
+        // Some item is always eligible: positions up to i + d hold i + d + 1 items, i are placed.
+        if let Some(s) = pick {
+            if let Some(slot) = placed.get_mut(s) {
+                *slot = true;
+            }
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// `candidates` (server order) with their scores' terms, ordered under `budget`, as
+/// re-ranked items (each with the score it was ordered by).
+pub fn ranked(candidates: &[Candidate], terms: Vec<Terms>, budget: &Budget) -> Vec<Ranked> {
+    let scores: Vec<f32> = terms.iter().map(|t| blended(t, budget.personalization)).collect();
     let mut terms: Vec<Option<Terms>> = terms.into_iter().map(Some).collect();
-    order(&scores)
+    budgeted_order(&scores, budget)
         .into_iter()
         .enumerate()
         .filter_map(|(position, index)| {
@@ -64,6 +107,45 @@ pub fn ranked(candidates: &[Candidate], terms: Vec<Terms>) -> Vec<Ranked> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn the_budget_keeps_pins_and_bounds_every_move() {
+        // Scores reversed: unconstrained, the list turns upside down.
+        let scores: Vec<f32> = (0..8).map(|i| i as f32).collect();
+        let b = |max_displacement, pinned| Budget { personalization: 1.0, max_displacement, pinned };
+        assert_eq!(budgeted_order(&scores, &b(None, 0)), vec![7, 6, 5, 4, 3, 2, 1, 0]);
+        assert_eq!(budgeted_order(&scores, &b(None, 2)), vec![0, 1, 7, 6, 5, 4, 3, 2]);
+        assert_eq!(budgeted_order(&scores, &b(Some(0), 0)), (0..8).collect::<Vec<_>>());
+        // At most 1 place: pairs swap.
+        assert_eq!(budgeted_order(&scores, &b(Some(1), 0)), vec![1, 0, 3, 2, 5, 4, 7, 6]);
+        let mut rng = StdRng::seed_from_u64(3);
+        for _ in 0..300 {
+            let n = rng.random_range(0..40usize);
+            let scores: Vec<f32> = (0..n).map(|_| rng.random_range(0..5) as f32).collect();
+            let (d, pinned) = (rng.random_range(0..6usize), rng.random_range(0..5usize));
+            let order = budgeted_order(&scores, &b(Some(d), pinned));
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, (0..n).collect::<Vec<_>>(), "a permutation");
+            for (position, &s) in order.iter().enumerate() {
+                assert!(position.abs_diff(s) <= d, "{s} moved to {position} (d = {d})");
+                if s < pinned {
+                    assert_eq!(position, s, "pinned");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn personalization_zero_is_the_server_term_alone() {
+        let t = |fit: f32, server: f32| Terms { fit, server, ..Terms::default() };
+        let terms = [t(5.0, -1.0), t(0.0, 0.0)];
+        assert_eq!(blended(&terms[0], 1.0), terms[0].total());
+        assert_eq!(blended(&terms[0], 0.0), -1.0);
+        assert_eq!(blended(&terms[0], 0.5), 1.5);
+    }
 
     #[test]
     fn ties_keep_server_order_and_position_agrees_with_order() {

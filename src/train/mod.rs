@@ -10,7 +10,7 @@ mod plot;
 mod tokenizer;
 
 pub use minilm::{MiniLm, TitleEmbeddings};
-pub use plot::{CURVES_FILE, write_curves};
+pub use plot::{CURVES_FILE, write_curves, write_tradeoff};
 pub use tokenizer::train_wordpiece;
 
 use std::path::Path;

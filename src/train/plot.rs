@@ -75,3 +75,48 @@ pub fn write_curves(epochs: &[(f64, f64)], best_epoch: usize, path: &Path) -> Re
     }
     root.present().map_err(|e| fail(&e))
 }
+
+/// The consistency trade-off as a PNG: NDCG@10 against RBO and against Kendall's τ to the
+/// server's order, one point per personalization blend (labelled), `chosen` (if any) circled.
+pub fn write_tradeoff(points: &[crate::offline::consistency::Point], chosen: Option<f32>, path: &Path) -> Result<()> {
+    if points.is_empty() {
+        return Err(Error::invalid("points", "nothing to plot"));
+    }
+    register_sans()?;
+    let fail = |e: &dyn std::fmt::Display| Error::model(format!("plotting {}: {e}", path.display()));
+    let root = BitMapBackend::new(path, (1000, 420)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| fail(&e))?;
+    let panels = root.split_evenly((1, 2));
+    let (low, high) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.ndcg10), hi.max(p.ndcg10)));
+    let pad = ((high - low) * 0.1).max(1e-3);
+    type Axis = fn(&crate::offline::consistency::Point) -> f64;
+    let series: [(&str, Axis); 2] = [("RBO (p = 0.9) with the server's order", |p| p.rbo), ("Kendall's τ with the server's order", |p| p.tau)];
+    for (panel, (x_desc, pick)) in panels.iter().zip(series) {
+        let xs: Vec<f64> = points.iter().map(pick).collect();
+        let (x_low, x_high) = xs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+        let x_pad = ((x_high - x_low) * 0.1).max(1e-3);
+        let mut chart = ChartBuilder::on(panel)
+            .caption("NDCG@10 (server-rerank, test) by personalization", ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(56)
+            .build_cartesian_2d((x_low - x_pad)..(x_high + x_pad), (low - pad)..(high + pad))
+            .map_err(|e| fail(&e))?;
+        chart.configure_mesh().x_desc(x_desc).y_desc("NDCG@10").label_style(("sans-serif", 14)).draw().map_err(|e| fail(&e))?;
+        let line: Vec<(f64, f64)> = points.iter().map(|p| (pick(p), p.ndcg10)).collect();
+        chart.draw_series(LineSeries::new(line.clone(), RED.stroke_width(2))).map_err(|e| fail(&e))?;
+        chart.draw_series(line.iter().map(|&p| Circle::new(p, 3, RED.filled()))).map_err(|e| fail(&e))?;
+        chart
+            .draw_series(points.iter().map(|p| Text::new(format!("{:.1}", p.personalization), (pick(p), p.ndcg10), ("sans-serif", 12))))
+            .map_err(|e| fail(&e))?;
+        if let Some((p, chosen)) = chosen.and_then(|c| points.iter().find(|p| p.personalization == c).map(|p| (p, c))) {
+            chart
+                .draw_series(std::iter::once(Circle::new((pick(p), p.ndcg10), 8, BLACK.stroke_width(2))))
+                .map_err(|e| fail(&e))?
+                .label(format!("shipped default: {chosen}"))
+                .legend(|(x, y)| Circle::new((x + 8, y), 5, BLACK.stroke_width(2)));
+            chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).label_font(("sans-serif", 14)).draw().map_err(|e| fail(&e))?;
+        }
+    }
+    root.present().map_err(|e| fail(&e))
+}

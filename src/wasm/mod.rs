@@ -41,6 +41,15 @@ export interface Candidate {
 export interface RerankOptions {
   /** The list order is the server's ranking (default true). Set false for unordered lists. */
   serverOrder?: boolean;
+  /**
+   * In [0, 1] (default 1): 0 keeps the server's order (only its term counts), 1 is fully
+   * personal; in between the personal terms are scaled.
+   */
+  personalization?: number;
+  /** No item moves more than this many places from its server position (an integer ≥ 0). */
+  maxDisplacement?: number;
+  /** The first this many server positions never move (sponsored or editorial slots). */
+  pinned?: number;
 }
 
 export interface RankedItem {
