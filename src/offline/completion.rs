@@ -44,9 +44,13 @@ pub struct Case {
 pub fn cases(baskets: &[Basket], from: &str, until: Option<&str>, row_of: impl Fn(&str) -> usize, items: usize, seed: u64) -> Vec<Case> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut out = Vec::new();
+    // 99 random products outside a basket need a catalog of more than 100.
+    if items < 101 {
+        return out;
+    }
     for basket in baskets.iter().filter(|b| b.date.as_str() >= from && until.is_none_or(|u| b.date.as_str() < u)) {
         let rows: Vec<u32> = basket.items.iter().map(|id| row_of(id)).filter(|&r| r != 0).filter_map(|r| u32::try_from(r).ok()).collect();
-        if rows.len() < 2 || items < 101 {
+        if rows.len() < 2 {
             continue;
         }
         let held = rng.random_range(0..rows.len());

@@ -62,10 +62,6 @@ pub fn rules_for(ranker: &Ranker, catalog_text: &[u8], mined: &[rule_files::Rule
     Rules::new(sha256(catalog_text), rules, ranker.catalog().len().saturating_add(1))
 }
 
-fn metrics(positions: &[(usize, usize)]) -> Metrics {
-    Metrics::from_positions(positions)
-}
-
 fn row_json(system: System, weight: Option<f64>, m: &[Metrics; 2]) -> serde_json::Value {
     json!({"system": system.name(), "rule_weight": weight, "sampled-100": m[0], "catalog": m[1]})
 }
@@ -103,7 +99,7 @@ pub fn evaluate(job: &CompletionJob) -> Result<serde_json::Value> {
     let mut choice: Option<(f64, f64)> = None;
     let mut validation_rows = Vec::new();
     for ((_, positions), &w) in scored.positions.iter().zip(job.weights) {
-        let m = [metrics(&positions[0]), metrics(&positions[1])];
+        let m = [Metrics::from_positions(&positions[0]), Metrics::from_positions(&positions[1])];
         eprintln!("validation, rule weight {w}: NDCG@10 sampled-100 {:.4}, catalog {:.4}", m[0].ndcg10.0, m[1].ndcg10.0);
         validation_rows.push(json!({"rule_weight": w, "sampled-100": m[0], "catalog": m[1]}));
         if choice.is_none_or(|(_, best)| m[1].ndcg10.0 > best) {
@@ -116,7 +112,7 @@ pub fn evaluate(job: &CompletionJob) -> Result<serde_json::Value> {
     // Test, once, after the choice.
     let systems = [System::Popularity, System::CooccurrenceCount, System::CooccurrenceLift, System::Rules, System::Model, System::ModelWithRules(milli)];
     let scored = evaluation.positions(&test, &systems)?;
-    let table: Vec<(System, [Metrics; 2])> = scored.positions.iter().map(|(s, p)| (*s, [metrics(&p[0]), metrics(&p[1])])).collect();
+    let table: Vec<(System, [Metrics; 2])> = scored.positions.iter().map(|(s, p)| (*s, [Metrics::from_positions(&p[0]), Metrics::from_positions(&p[1])])).collect();
     let report = json!({
         "command": job.command,
         "protocol": {"training_baskets": training.len(), "train_and_mine_before": job.train_until, "validation": [job.train_until, job.test_from], "test_from": job.test_from, "validation_cases": validation.len(), "test_cases": test.len()},

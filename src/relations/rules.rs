@@ -201,9 +201,8 @@ impl Rules {
             let consequent = row()?;
             let mut number = || -> Result<f32> { Ok(f32::from_le_bytes(take(4)?.try_into().map_err(|_| bad("truncated"))?)) };
             let (support, confidence, lift) = (number()?, number()?, number()?);
-            let rule = Rule { antecedent, consequent, support, confidence, lift };
-            check(&rule, rows).map_err(|problem| bad(format!("rule {i}: {problem}")))?;
-            rules.push(rule);
+            // Checked with the others by `Rules::new`, under the same index.
+            rules.push(Rule { antecedent, consequent, support, confidence, lift });
         }
         if at != bytes.len() {
             return Err(bad(format!("{} bytes after the last rule", bytes.len().saturating_sub(at))));
