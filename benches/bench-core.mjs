@@ -67,8 +67,23 @@ export async function measure(Personalizer, bundle, items, options = {}) {
     // (Warmed on the first sets: their titles are then seen, so the timed runs take the next ones.)
     const sets = Math.max(1, Math.floor(fresh.length / 200));
     const cold = await timed(sets, null, (i) => p.rerank(fresh.slice(i * 100, i * 100 + 100)), { warmup: 0 });
+    // Explanations of the top 10 (e leave-one-out windows of e − 1 events in one batch) for
+    // sessions of 5, 10, 20 and 50 events, each sample a window the personalizer has not seen
+    // (its newest event new), then with the 50-event session unchanged.
+    const explained = {};
+    for (const length of [5, 10, 20, 50]) {
+      const replay = async (i) => {
+        await p.clearSession();
+        for (let k = 0; k < length; k++) {
+          const it = session[(i + k) % 50];
+          await p.observe({ itemId: it.id, type: k % 3 === 2 ? "click" : "view", ts: ts++, title: it.title });
+        }
+      };
+      explained[length] = await timed(Math.min(runs, 20), replay, () => p.rerank(candidates, { explain: true }));
+    }
+    const explainedWarm = await timed(Math.min(runs, 30), null, () => p.rerank(candidates, { explain: true }), { batch: 5 });
     const learn = await timed(20, () => p.rerank(candidates), (i) => p.observe({ itemId: candidates[i].id, type: "click", ts: ts++, title: candidates[i].title }));
-    const result = { backend: p.backend, loadTimings: p.loadTimings, createMs, firstMs, firstDoneAt, warm, afterEvent, cold, observe, learn, perWarm, stateBytes: (await p.exportState()).length };
+    const result = { backend: p.backend, loadTimings: p.loadTimings, createMs, firstMs, firstDoneAt, warm, afterEvent, cold, observe, explained, explainedWarm, learn, perWarm, stateBytes: (await p.exportState()).length };
     await p.free();
     return result;
   };
@@ -91,6 +106,8 @@ export function rows(r) {
     line("cold re-rank (100 titles never seen)", c.cold, f.cold),
     line("observe (a sample is 200 calls)", c.observe, f.observe),
     line("learning step (a click on the shown slate)", c.learn, f.learn),
+    ...[5, 10, 20, 50].map((e) => line(`re-rank with \`explain: true\` (top 10), a new ${e}-event window`, c.explained[e], f.explained[e])),
+    line("re-rank with `explain: true`, the 50-event session unchanged (a sample is 5 calls)", c.explainedWarm, f.explainedWarm),
     `| create / first re-rank | ${ms(c.createMs)} / ${ms(c.firstMs)} ms | ${ms(f.createMs)} / ${ms(f.firstMs)} ms | |`,
   ];
 }

@@ -157,12 +157,15 @@ pub struct RerankOptions {
     /// How far the page may depart from the server's order (the ordering stage,
     /// `crate::rank::order`).
     pub budget: Budget,
+    /// Explain this many items from the top of the new order (`crate::rank::explain`);
+    /// 0 explains none.
+    pub explain: usize,
 }
 
 impl RerankOptions {
     /// The default options with `server_order` as given.
     pub fn server_order(server_order: bool) -> RerankOptions {
-        RerankOptions { server_order, budget: Budget::default() }
+        RerankOptions { server_order, budget: Budget::default(), explain: 0 }
     }
 }
 
@@ -182,11 +185,14 @@ pub struct Budget {
     pub max_displacement: Option<usize>,
     /// The first this many server positions never move (sponsored or editorial slots).
     pub pinned: usize,
+    /// In [0, 1]: 0 orders by score alone; above 0, maximal marginal relevance trades score
+    /// for items unlike those already placed (`crate::rank::order::diverse_order`).
+    pub diversity: f32,
 }
 
 impl Default for Budget {
     fn default() -> Self {
-        Budget { personalization: 1.0, max_displacement: None, pinned: 0 }
+        Budget { personalization: 1.0, max_displacement: None, pinned: 0, diversity: 0.0 }
     }
 }
 
@@ -202,10 +208,47 @@ pub struct Ranked {
     pub rank: usize,
     /// Position in the server's list, 1-based.
     pub server_rank: usize,
-    /// The score's terms (their sum is `score`). Rust callers read them; the JS API does not
-    /// send them yet.
+    /// The score's terms (their sum is `score`). Rust callers read them; the JS API sends
+    /// `why` instead.
     #[serde(skip)]
     pub terms: crate::rank::score::Terms,
+    /// Why it stands where it does, when the call asked for explanations and the item is
+    /// among the explained ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<Vec<Why>>,
+}
+
+/// What a term of an explanation refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WhyKind {
+    /// A session event, through the model's fit: what its occlusion takes from the fit.
+    SessionItem,
+    /// A session event, through the item-transition term.
+    Transition,
+    /// A cart event, through an association rule completing the cart.
+    Rule,
+    /// The server's rank and score.
+    Server,
+    /// A purchase of this very item (the repeat prior, usually negative).
+    Repeat,
+}
+
+/// One term of an explanation: how much of the item's score it accounts for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Why {
+    /// What it refers to.
+    pub kind: WhyKind,
+    /// The session event's item, for the event kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_id: Option<String>,
+    /// The session event's index in `session()` (oldest first), for the event kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_index: Option<usize>,
+    /// Its part of the score: for an event, what the score loses when that event is left
+    /// out (the session state recomputed without it), split by the term it flows through.
+    pub weight: f32,
 }
 
 /// One item proposed for the cart ([`crate::Personalizer::complements`]): the consequent of
@@ -224,6 +267,9 @@ pub struct Complement {
     /// Share of all baskets holding `because` and this item.
     pub support: f32,
 }
+
+/// Items `explain: true` explains: the top of a page.
+pub const EXPLAINED_BY_DEFAULT: usize = 10;
 
 /// The largest count an option takes (`maxDisplacement`, `pinned`): far beyond any list.
 const MAX_COUNT: usize = 1_000_000;
@@ -505,28 +551,39 @@ impl RerankOptions {
             return Ok(RerankOptions::default());
         }
         let map = object(value, path)?;
-        const KNOWN: [&str; 4] = ["serverOrder", "personalization", "maxDisplacement", "pinned"];
+        const KNOWN: [&str; 6] = ["serverOrder", "personalization", "maxDisplacement", "pinned", "diversity", "explain"];
         if let Some(unknown) = map.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-            return Err(Error::invalid(format!("{path}.{unknown}"), "unknown option (expected serverOrder, personalization, maxDisplacement or pinned)"));
+            return Err(Error::invalid(format!("{path}.{unknown}"), "unknown option (expected serverOrder, personalization, maxDisplacement, pinned, diversity or explain)"));
         }
         let server_order = match map.get("serverOrder") {
             None | Some(Value::Null) => true,
             Some(Value::Bool(b)) => *b,
             Some(other) => return Err(Error::invalid(format!("{path}.serverOrder"), format!("expected a boolean, got {}", kind_of(other)))),
         };
-        let personalization = match optional_number(map, path, "personalization", true)? {
-            None => 1.0,
-            Some(x) if (0.0..=1.0).contains(&x) => x as f32,
-            Some(_) => return Err(Error::invalid(format!("{path}.personalization"), "must be in [0, 1]")),
+        let unit = |name: &str, default: f32| -> Result<f32> {
+            match optional_number(map, path, name, true)? {
+                None => Ok(default),
+                Some(x) if (0.0..=1.0).contains(&x) => Ok(x as f32),
+                Some(_) => Err(Error::invalid(format!("{path}.{name}"), "must be in [0, 1]")),
+            }
         };
+        let personalization = unit("personalization", 1.0)?;
+        let diversity = unit("diversity", 0.0)?;
         let count = |name: &str| -> Result<Option<usize>> {
             match map.get(name) {
                 None | Some(Value::Null) => Ok(None),
                 Some(value) => count_from_json(value, &format!("{path}.{name}"), MAX_COUNT).map(Some),
             }
         };
-        let budget = Budget { personalization, max_displacement: count("maxDisplacement")?, pinned: count("pinned")?.unwrap_or(0) };
-        Ok(RerankOptions { server_order, budget })
+        let budget = Budget { personalization, max_displacement: count("maxDisplacement")?, pinned: count("pinned")?.unwrap_or(0), diversity };
+        // true explains the first page's worth; a count explains that many.
+        let explain = match map.get("explain") {
+            None | Some(Value::Null) | Some(Value::Bool(false)) => 0,
+            Some(Value::Bool(true)) => EXPLAINED_BY_DEFAULT,
+            Some(value @ Value::Number(_)) => count_from_json(value, &format!("{path}.explain"), MAX_COUNT)?,
+            Some(other) => return Err(Error::invalid(format!("{path}.explain"), format!("expected a boolean or a count, got {}", kind_of(other)))),
+        };
+        Ok(RerankOptions { server_order, budget, explain })
     }
 }
 

@@ -256,12 +256,17 @@ impl Personalizer {
                 }
             },
         };
-        let ScoredSlate { scored, slate } = match accelerated {
+        let ScoredSlate { scored, slate, vectors } = match accelerated {
             Some(result) => result,
             None => crate::rank::ready(self.ranker.score(&self.session, listed, options, &mut self.memo))?,
         };
         self.last_slate = slate;
-        Ok(order::ranked(candidates, scored.terms(&self.ranker.weights()), &options.budget))
+        let mut ranked = order::ranked(candidates, scored.terms(&self.ranker.weights()), vectors.as_deref(), &options.budget);
+        if options.explain > 0 {
+            // On the CPU whichever backend scored: a small batch, and the same parts on every page.
+            crate::rank::ready(self.ranker.explain(&self.session, candidates, &mut ranked, options, &mut self.memo))?;
+        }
+        Ok(ranked)
     }
 
     /// Up to `k` items (at most [`Limits::candidates`]) that complete the session's cart

@@ -15,7 +15,13 @@ const NATIVE_TOLERANCE: f32 = 1e-6;
 
 fn same(got: &[Expected], want: &[Expected], what: &str) -> f32 {
     assert_eq!(got.iter().map(|e| &e.id).collect::<Vec<_>>(), want.iter().map(|e| &e.id).collect::<Vec<_>>(), "order differs: {what}");
-    let worst = got.iter().zip(want).map(|(a, b)| (a.score - b.score).abs()).fold(0f32, f32::max);
+    let mut worst = got.iter().zip(want).map(|(a, b)| (a.score - b.score).abs()).fold(0f32, f32::max);
+    for (a, b) in got.iter().zip(want) {
+        let terms = |e: &Expected| e.why.as_ref().map(|why| why.iter().map(|w| (w.kind, w.item_id.clone(), w.event_index)).collect::<Vec<_>>());
+        assert_eq!(terms(a), terms(b), "{what}: why of {}", a.id);
+        let weights = a.why.iter().flatten().zip(b.why.iter().flatten()).map(|(x, y)| (x.weight - y.weight).abs());
+        worst = weights.fold(worst, f32::max);
+    }
     assert!(worst <= NATIVE_TOLERANCE, "{what}: scores differ by {worst}");
     worst
 }
@@ -33,6 +39,8 @@ fn the_shipped_model_answers_the_golden_corpus() {
     let bytes = common::shipped_bundle_bytes();
     assert_eq!(pocketrank::bundle::sha256_hex(&bytes), corpus.model_sha256, "the golden corpus was made with another model: run `pocketrank golden` again");
     assert!(corpus.reranks.len() >= 200 && corpus.learning.len() >= 4 && corpus.errors.cases.len() >= 20);
+    let explained = corpus.reranks.iter().filter(|r| r.expected.iter().any(|e| e.why.is_some())).count();
+    assert!(explained >= 5, "explanations in the corpus: {explained}");
     let mut p = Personalizer::from_bundle_bytes(&bytes).unwrap();
     let mut worst = 0f32;
     let kinds: std::collections::HashSet<&str> = corpus.reranks.iter().flat_map(|r| r.events.iter().filter_map(|e| e["type"].as_str())).collect();

@@ -366,6 +366,23 @@ enum Command {
         #[arg(long)]
         plot: Option<PathBuf>,
     },
+    /// How faithful the explanations are: leave-one-out checks, deletion curves (explanation,
+    /// attention and random orders) and validity on the test sessions of the server-rerank
+    /// protocol.
+    Faithfulness {
+        /// Model directory.
+        #[arg(long)]
+        model: PathBuf,
+        /// Data set directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Test sessions to explain.
+        #[arg(long, default_value_t = 300)]
+        users: usize,
+        /// Random deletion orders per session.
+        #[arg(long, default_value_t = 5)]
+        random_orders: usize,
+    },
     /// Add an item-transition table to a final fit: choose its weight, with the server trust,
     /// on validation with the validated run, then write the final fit with the table counted
     /// on the training and validation parts (never a test target) into `--out`.
@@ -622,6 +639,11 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Consistency { model, data, plot } => {
             let report = pipeline::consistency::run(&model, &data, plot.as_deref())?;
+            println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            Ok(())
+        }
+        Command::Faithfulness { model, data, users, random_orders } => {
+            let report = pipeline::faithfulness::run(&model, &data, users, random_orders)?;
             println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
             Ok(())
         }

@@ -3,6 +3,7 @@
 use burn::config::Config;
 use burn::module::{Initializer, Module};
 use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput};
+use burn::nn::attention::MhaInput;
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig};
 use burn::tensor::{Bool, Device, Int, Tensor};
 
@@ -87,5 +88,29 @@ impl SessionEncoder {
         let causal = Tensor::<2, Bool>::tril_mask([length, length], 0, &device).expand([batch, length, length]);
         let input = TransformerEncoderInput::new(x).mask_pad(padding).mask_attn(causal);
         self.norm.forward(self.transformer.forward(input)) // [b, l, d]
+    }
+
+    /// The attention weights of the last block from the newest event to every event of one
+    /// window, averaged over heads: the blocks of [`TransformerEncoder::forward`] run one by
+    /// one, the last one's attention read out (burn's encoder returns only the states).
+    ///
+    /// - `items`: `[1, l, d]`, `types`: `[1, l]`
+    /// - returns `[l]`
+    pub fn last_attention(&self, items: Tensor<3>, types: Tensor<2, Int>) -> Tensor<1> {
+        let [_, length, _] = items.dims();
+        let device = items.device();
+        let first = self.max_events.saturating_sub(length) as i64;
+        let positions = Tensor::<1, Int>::arange(first..first + length as i64, &device).reshape([1, length]);
+        let mut x = items + self.type_embedding.forward(types) + self.position_embedding.forward(positions);
+        let causal = Tensor::<2, Bool>::tril_mask([length, length], 0, &device).reshape([1, length, length]);
+        let Some((last, before)) = self.transformer.layers.split_last() else { return Tensor::zeros([length], &device) };
+        for layer in before {
+            x = layer.forward(x, None, Some(causal.clone()));
+        }
+        // Pre-norm blocks (the config sets norm_first): attention reads the normalised input.
+        let input = if last.norm_first { last.norm_2.forward(x) } else { x };
+        let weights = last.mha.forward(MhaInput::self_attn(input).mask_attn(causal)).weights; // [1, h, l, l]
+        let [_, heads, _, _] = weights.dims();
+        weights.slice([0..1, 0..heads, length.saturating_sub(1)..length, 0..length]).mean_dim(1).reshape([length])
     }
 }

@@ -9,6 +9,7 @@ pub mod consistency;
 pub mod convert;
 pub mod data;
 pub mod eval;
+pub mod faithfulness;
 pub mod fpgrowth;
 pub mod search;
 pub mod servers;

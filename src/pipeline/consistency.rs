@@ -12,25 +12,39 @@ use std::path::Path;
 use burn::tensor::Device;
 use serde_json::json;
 
+use crate::api::Budget;
 use crate::error::Result;
 use crate::offline::consistency::sweep;
 use crate::offline::data::{Dataset, Split};
 use crate::offline::eval::{Protocol, cases};
 use crate::pipeline::load_ranker;
 
-/// The blends swept: 0, 0.1, …, 1.
-fn blends() -> Vec<f32> {
-    (0..=10).map(|i| i as f32 / 10.0).collect()
+/// The settings swept: every blend 0, 0.1, …, 1 alone (the plotted curve); blends under a
+/// displacement bound; and diversity on the fully personal list.
+fn budgets() -> Vec<Budget> {
+    let blend = |p: f32| Budget { personalization: p, ..Budget::default() };
+    let mut out: Vec<Budget> = (0..=10).map(|i| blend(i as f32 / 10.0)).collect();
+    // Finer between 0.1 and 0.2, where RBO crosses 0.8.
+    out.extend([0.12, 0.14, 0.16, 0.18].map(blend));
+    for p in [0.2, 0.3, 0.5, 1.0] {
+        for d in [1, 2, 3, 5] {
+            out.push(Budget { max_displacement: Some(d), ..blend(p) });
+        }
+    }
+    out.extend([0.1, 0.2, 0.3, 0.5].map(|diversity| Budget { diversity, ..blend(1.0) }));
+    out
 }
 
-/// Sweep validation and test; optionally draw the test points to `plot`.
+/// Sweep validation and test; optionally draw the test blend curve to `plot`.
 pub fn run(model: &Path, data_dir: &Path, plot: Option<&Path>) -> Result<serde_json::Value> {
     let ranker = load_ranker(model, Device::flex())?;
     let data = Dataset::load(data_dir)?;
-    let validation = sweep(&ranker, &data, &cases(&data, data_dir, Protocol::ServerRerank, Split::Validation)?, &blends())?;
-    let test = sweep(&ranker, &data, &cases(&data, data_dir, Protocol::ServerRerank, Split::Test)?, &blends())?;
+    let validation = sweep(&ranker, &data, &cases(&data, data_dir, Protocol::ServerRerank, Split::Validation)?, &budgets())?;
+    let test = sweep(&ranker, &data, &cases(&data, data_dir, Protocol::ServerRerank, Split::Test)?, &budgets())?;
     if let Some(path) = plot {
-        crate::train::write_tradeoff(&test, None, path)?;
+        let mut curve: Vec<_> = test.iter().filter(|p| p.max_displacement.is_none() && p.diversity == 0.0).copied().collect();
+        curve.sort_by(|a, b| a.personalization.total_cmp(&b.personalization));
+        crate::train::write_tradeoff(&curve, None, path)?;
     }
     Ok(json!({ "protocol": "server-rerank", "validation": validation, "test": test }))
 }

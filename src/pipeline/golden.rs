@@ -79,6 +79,9 @@ pub struct Expected {
     pub id: String,
     /// Its score.
     pub score: f32,
+    /// Its explanation, when the re-rank asked for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<Vec<crate::api::Why>>,
 }
 
 /// A call of the public API and, for a re-rank, its answer.
@@ -152,7 +155,7 @@ pub fn call(p: &mut Personalizer, name: &str, args: &[Value]) -> Result<Option<V
         "rerank" => {
             let candidates = Candidate::list_from_json(&arg(0), "candidates", p.limits())?;
             let options = RerankOptions::from_json(&arg(1), "options")?;
-            Ok(Some(p.rerank(&candidates, &options)?.into_iter().map(|r| Expected { id: r.id, score: r.score }).collect()))
+            Ok(Some(p.rerank(&candidates, &options)?.into_iter().map(|r| Expected { id: r.id, score: r.score, why: r.why }).collect()))
         }
         "setLearning" => p.set_learning(settings_from_json(arg(0), "learning")?).map(|()| None),
         "setLimits" => p.set_limits(settings_from_json(arg(0), "limits")?).map(|()| None),
@@ -294,6 +297,7 @@ pub fn corpus(model: &Path, dir: &Path, n: usize) -> Result<Corpus> {
     let Some((history, list)) = server_lists.first().cloned() else { return Err(Error::invalid("--data", "no server-rerank session to build on")) };
     let list: Vec<&str> = list.iter().map(String::as_str).collect();
     add(&mut p, "empty session: the server's order".into(), Vec::new(), candidates(&list, &titles, false), Value::Null)?;
+    add(&mut p, "empty session with diversity 0.5: the server's scores, varied".into(), Vec::new(), candidates(&list, &titles, true), json!({ "diversity": 0.5 }))?;
     // The consistency budget on a real session and server list: the blend, pinned slots, a
     // bound on every move, and all together.
     for (name, options) in [
@@ -302,8 +306,17 @@ pub fn corpus(model: &Path, dir: &Path, n: usize) -> Result<Corpus> {
         ("maxDisplacement 2", json!({ "maxDisplacement": 2 })),
         ("pinned 3", json!({ "pinned": 3 })),
         ("personalization 0.7, maxDisplacement 5, pinned 2", json!({ "personalization": 0.7, "maxDisplacement": 5, "pinned": 2 })),
+        ("diversity 0.3", json!({ "diversity": 0.3 })),
+        ("diversity 0.6, maxDisplacement 4", json!({ "diversity": 0.6, "maxDisplacement": 4 })),
+        ("explained", json!({ "explain": true })),
+        ("explained under personalization 0.5, pinned 2", json!({ "explain": 5, "personalization": 0.5, "pinned": 2 })),
     ] {
         add(&mut p, format!("consistency budget: {name}"), events(&history, &titles, &mut seeded("budget")), candidates(&list, &titles, true), options)?;
+    }
+    // Explanations of other real sessions, the cart and purchase events among their events.
+    for (n, (history, list)) in server_lists.iter().skip(1).take(4).enumerate() {
+        let list: Vec<&str> = list.iter().map(String::as_str).collect();
+        add(&mut p, format!("explained session {}", n + 1), events(history, &titles, &mut seeded(&format!("explained {n}"))), candidates(&list, &titles, n % 2 == 0), json!({ "explain": true }))?;
     }
     // Longer than the window: the model reads the newest events only.
     let long: Vec<String> = (0..max_events + 10).map(|i| data.ids[(i * 97) % data.ids.len()].clone()).collect();
@@ -438,6 +451,9 @@ fn error_cases(p: &mut Personalizer, history: &[&str], list: &[&str], titles: &T
         ("options", "rerank", vec![json!([good]), json!({ "maxDisplacement": -1 })]),
         ("options", "rerank", vec![json!([good]), json!({ "pinned": 1.5 })]),
         ("options", "rerank", vec![json!([good]), json!({ "pinned": "top" })]),
+        ("options", "rerank", vec![json!([good]), json!({ "explain": "yes" })]),
+        ("options", "rerank", vec![json!([good]), json!({ "diversity": 1.5 })]),
+        ("options", "rerank", vec![json!([good]), json!({ "explain": -3 })]),
         ("learning", "setLearning", vec![json!({ "steps": 0 })]),
         ("learning", "setLearning", vec![json!({ "steps": "many" })]),
         ("learning", "setLearning", vec![json!({ "learningRate": 2 })]),

@@ -47,6 +47,8 @@ pub struct Memo {
     items: Option<LruCache<u64, Remembered>>,
     hasher: foldhash::fast::RandomState,
     session: Option<(Vec<Event>, Vec<f32>)>,
+    /// The leave-one-out session states of the last explained window (`crate::rank::explain`).
+    left_out: Option<(Vec<Event>, Vec<f32>)>,
     /// Item lookups answered from memory, and encoded, since the start.
     pub hits: u64,
     /// Item vectors encoded since the start.
@@ -56,7 +58,7 @@ pub struct Memo {
 impl Memo {
     /// Up to `capacity` item vectors (and the last session state, unless `capacity` is 0).
     pub fn new(capacity: usize) -> Memo {
-        Memo { items: NonZeroUsize::new(capacity).map(LruCache::new), hasher: Default::default(), session: None, hits: 0, misses: 0 }
+        Memo { items: NonZeroUsize::new(capacity).map(LruCache::new), hasher: Default::default(), session: None, left_out: None, hits: 0, misses: 0 }
     }
 
     /// A memo that remembers nothing.
@@ -72,6 +74,7 @@ impl Memo {
             (cap, items) => {
                 *items = cap.map(LruCache::new);
                 self.session = None;
+                self.left_out = None;
             }
         }
     }
@@ -118,8 +121,7 @@ impl Memo {
     /// The session state remembered for the window `events`, if it is that window.
     pub fn session(&self, events: &[Event]) -> Option<&[f32]> {
         let (window, state) = self.session.as_ref()?;
-        let same = window.len() == events.len() && window.iter().zip(events).all(|(a, b)| a.item_id == b.item_id && a.kind == b.kind && a.title == b.title);
-        same.then_some(state.as_slice())
+        same_window(window, events).then_some(state.as_slice())
     }
 
     /// Remember `state` as the session state of the window `events`.
@@ -128,6 +130,25 @@ impl Memo {
             self.session = Some((events.to_vec(), state));
         }
     }
+
+    /// The leave-one-out states remembered for the window `events`, if it is that window.
+    pub fn left_out(&self, events: &[Event]) -> Option<&[f32]> {
+        let (window, states) = self.left_out.as_ref()?;
+        same_window(window, events).then_some(states.as_slice())
+    }
+
+    /// Remember `states` as the leave-one-out states of the window `events`.
+    pub fn remember_left_out(&mut self, events: &[Event], states: Vec<f32>) {
+        if self.items.is_some() {
+            self.left_out = Some((events.to_vec(), states));
+        }
+    }
+}
+
+/// Whether two windows hold the same items, titles and event types in the same order (what
+/// the session transformer reads; timestamps it does not).
+fn same_window(a: &[Event], b: &[Event]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.item_id == b.item_id && a.kind == b.kind && a.title == b.title)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! the one scoring path: the CLI, evaluation, calibration and the browser all take it, and
 //! [`order`] is the one ordering stage after it.
 
+pub mod explain;
 pub mod memo;
 pub mod order;
 pub mod score;
@@ -72,6 +73,9 @@ pub struct ScoredSlate {
     pub scored: Scored,
     /// The slate for learning (`None` for an empty session or no candidates).
     pub slate: Option<Slate>,
+    /// The listed candidates' `[n, d]` item vectors, when the ordering stage needs them (a
+    /// diversity above 0); `None` otherwise.
+    pub vectors: Option<Vec<f32>>,
 }
 
 async fn read_floats<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>> {
@@ -229,7 +233,7 @@ impl Ranker {
     /// scores keep the server's order too.
     pub fn rerank(&self, events: &[Event], candidates: &[Candidate], options: &RerankOptions) -> Result<Vec<Ranked>> {
         let scored = ready(self.score(events, Candidates::Listed(candidates), options, &mut Memo::none()))?;
-        Ok(order::ranked(candidates, scored.scored.terms(&self.weights()), &options.budget))
+        Ok(order::ranked(candidates, scored.scored.terms(&self.weights()), scored.vectors.as_deref(), &options.budget))
     }
 
     /// The one scoring path: the session window's state, each candidate's fit and the inputs
@@ -248,9 +252,12 @@ impl Ranker {
         // Each candidate's catalog row, looked up once: the transition term and its vector read it.
         let rows: Vec<usize> = list.iter().map(|c| self.row(&c.id)).collect();
         let features = self.features(events, offset, list, &rows, options);
+        let diverse = options.budget.diversity > 0.0;
         if n == 0 || events.is_empty() {
             // No session: nothing for the model to fit, nothing to learn from.
-            return Ok(ScoredSlate { scored: Scored { fit: vec![0.0; n], features }, slate: None });
+            let listed: Vec<ItemKey> = if diverse { list.iter().zip(&rows).map(|(c, &row)| ItemKey { row, title: &c.title }).collect() } else { Vec::new() };
+            let vectors = if listed.is_empty() { None } else { Some(self.vectors(&listed, memo).await?) };
+            return Ok(ScoredSlate { scored: Scored { fit: vec![0.0; n], features }, slate: None, vectors });
         }
         let d = self.config.item.d_model;
         let known = memo.session(events).map(<[f32]>::to_vec);
@@ -272,9 +279,10 @@ impl Ranker {
         let query = self.head.query(&session);
         if let Candidates::Encoded(encoded) = candidates {
             // A whole catalog: learning never remembers it, so only the fit comes back.
-            return Ok(ScoredSlate { scored: Scored { fit: self.head.fit(&query, &encoded.vectors), features }, slate: None });
+            return Ok(ScoredSlate { scored: Scored { fit: self.head.fit(&query, &encoded.vectors), features }, slate: None, vectors: None });
         }
         let scored = Scored { fit: self.head.fit(&query, &listed_vectors), features };
+        let vectors = diverse.then(|| listed_vectors.clone());
         let weights = self.weights();
         let slate = Slate {
             ids: list.iter().map(|c| c.id.clone()).collect(),
@@ -283,7 +291,7 @@ impl Ranker {
             offsets: scored.terms(&weights).iter().map(score::Terms::fixed).collect(),
             session,
         };
-        Ok(ScoredSlate { scored, slate: Some(slate) })
+        Ok(ScoredSlate { scored, slate: Some(slate), vectors })
     }
 
     /// Flat `[m, d]` vectors of `items`: those `memo` holds, the others encoded in one batch

@@ -56,50 +56,115 @@ pub fn blended(terms: &Terms, p: f32) -> f32 {
     if p == 1.0 { terms.total() } else { terms.server + p * (terms.fit + terms.fixed()) }
 }
 
-/// Server positions in their new order under `budget`: the first `pinned` stay; after them,
-/// position by position, the best remaining item whose server position is at most
-/// `max_displacement` below, unless the item whose last allowed position this is must go here.
-/// Without a displacement bound it is [`order`] on the unpinned items.
+/// Server positions in their new order under `budget` (without diversity): the first
+/// `pinned` stay; after them, position by position, the best remaining item whose server
+/// position is at most `max_displacement` below, unless the item whose last allowed position
+/// this is must go here. Without a displacement bound it is [`order`] on the unpinned items.
 pub fn budgeted_order<S: Score>(scores: &[S], budget: &Budget) -> Vec<usize> {
     let n = scores.len();
     let pinned = budget.pinned.min(n);
-    let Some(d) = budget.max_displacement else {
+    if budget.max_displacement.is_none() {
         let rest = order(scores.get(pinned..).unwrap_or(&[]));
         return (0..pinned).chain(rest.into_iter().map(|i| i.saturating_add(pinned))).collect();
+    }
+    let best = |eligible: &[usize]| {
+        eligible.iter().copied().reduce(|best, s| match (scores.get(s), scores.get(best)) {
+            (Some(&x), Some(&y)) if compare(x, s, y, best) == Ordering::Less => s,
+            _ => best,
+        })
     };
-    let mut placed = vec![false; n];
-    let mut out: Vec<usize> = (0..pinned).collect();
-    for i in pinned..n {
-        // The item at server position i − d may move no further down.
-        let due = i.checked_sub(d).filter(|&s| s >= pinned && !placed.get(s).copied().unwrap_or(true));
-        let pick = due.or_else(|| {
-            let last = i.saturating_add(d).min(n.saturating_sub(1));
-            (pinned..=last).filter(|&s| !placed.get(s).copied().unwrap_or(true)).reduce(|best, s| match (scores.get(s), scores.get(best)) {
-                (Some(&x), Some(&y)) if compare(x, s, y, best) == Ordering::Less => s,
-                _ => best,
+    place(n, budget, best, |_| {})
+}
+
+/// The placement loop under `budget`'s pins and displacement bound: position by position,
+/// the item `choose` prefers among the eligible ones (unplaced, server position at most
+/// `max_displacement` below; passed in server order), except that an item at its last allowed
+/// position goes there without asking. `placed` hears of every item placed, pins first.
+fn place(n: usize, budget: &Budget, mut choose: impl FnMut(&[usize]) -> Option<usize>, mut placed: impl FnMut(usize)) -> Vec<usize> {
+    let pinned = budget.pinned.min(n);
+    let d = budget.max_displacement.unwrap_or(n);
+    let mut done = vec![false; n];
+    let mut out: Vec<usize> = Vec::with_capacity(n);
+    let mut eligible = Vec::with_capacity(n);
+    for i in 0..n {
+        let pick = if i < pinned {
+            Some(i)
+        } else {
+            // The item at server position i − d may move no further down.
+            let due = i.checked_sub(d).filter(|&s| s >= pinned && !done.get(s).copied().unwrap_or(true));
+            due.or_else(|| {
+                let last = i.saturating_add(d).min(n.saturating_sub(1));
+                eligible.clear();
+                eligible.extend((pinned..=last).filter(|&s| !done.get(s).copied().unwrap_or(true)));
+                choose(&eligible)
             })
-        });
+        };
         // Some item is always eligible: positions up to i + d hold i + d + 1 items, i are placed.
         if let Some(s) = pick {
-            if let Some(slot) = placed.get_mut(s) {
+            if let Some(slot) = done.get_mut(s) {
                 *slot = true;
             }
             out.push(s);
+            placed(s);
         }
     }
     out
 }
 
+/// Server positions in their new order under `budget` with diversity `λ = budget.diversity`:
+/// maximal marginal relevance (Carbonell & Goldstein 1998), position by position the eligible
+/// item with the highest `(1 − λ)·relevance − λ·(largest cosine similarity to an item already
+/// on the page)`, relevance being the score min-max scaled over the list. `vectors` are the
+/// items' `[n, d]` vectors; equal values keep the server's order. Pins and the displacement
+/// bound hold as in [`budgeted_order`].
+pub fn diverse_order(scores: &[f32], vectors: &[f32], budget: &Budget) -> Vec<usize> {
+    let n = scores.len();
+    let d = vectors.len().checked_div(n).unwrap_or(0).max(1);
+    let (low, high) = scores.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &x| (l.min(x), h.max(x)));
+    let span = high - low;
+    let relevance: Vec<f32> = scores.iter().map(|&x| if span > 0.0 && span.is_finite() { (x - low) / span } else { 0.0 }).collect();
+    let unit: Vec<Vec<f32>> = vectors
+        .chunks_exact(d)
+        .map(|v| {
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.iter().map(|x| if norm > 0.0 { x / norm } else { 0.0 }).collect()
+        })
+        .collect();
+    let lambda = budget.diversity;
+    // Largest similarity to the page so far; None while the page is empty.
+    let nearest = std::cell::RefCell::new(vec![None::<f32>; n]);
+    let value = |s: usize| {
+        let penalty = nearest.borrow().get(s).copied().flatten().unwrap_or(0.0);
+        (1.0 - lambda) * relevance.get(s).copied().unwrap_or(0.0) - lambda * penalty
+    };
+    let choose = |eligible: &[usize]| {
+        eligible.iter().copied().map(|s| (s, value(s))).reduce(|best, next| if compare(next.1, next.0, best.1, best.0) == Ordering::Less { next } else { best }).map(|(s, _)| s)
+    };
+    let placed = |s: usize| {
+        let Some(v) = unit.get(s) else { return };
+        for (other, near) in unit.iter().zip(nearest.borrow_mut().iter_mut()) {
+            let sim: f32 = v.iter().zip(other).map(|(a, b)| a * b).sum();
+            *near = Some(near.map_or(sim, |x| x.max(sim)));
+        }
+    };
+    place(n, budget, choose, placed)
+}
+
 /// `candidates` (server order) with their scores' terms, ordered under `budget`, as
-/// re-ranked items (each with the score it was ordered by).
-pub fn ranked(candidates: &[Candidate], terms: Vec<Terms>, budget: &Budget) -> Vec<Ranked> {
+/// re-ranked items (each with the score it was ordered by). `vectors` (`[n, d]`, the
+/// candidates' item vectors) are read when `budget.diversity` is above 0.
+pub fn ranked(candidates: &[Candidate], terms: Vec<Terms>, vectors: Option<&[f32]>, budget: &Budget) -> Vec<Ranked> {
     let scores: Vec<f32> = terms.iter().map(|t| blended(t, budget.personalization)).collect();
     let mut terms: Vec<Option<Terms>> = terms.into_iter().map(Some).collect();
-    budgeted_order(&scores, budget)
+    let positions = match vectors.filter(|v| budget.diversity > 0.0 && !v.is_empty()) {
+        Some(vectors) => diverse_order(&scores, vectors, budget),
+        None => budgeted_order(&scores, budget),
+    };
+    positions
         .into_iter()
         .enumerate()
         .filter_map(|(position, index)| {
-            Some(Ranked { id: candidates.get(index)?.id.clone(), score: *scores.get(index)?, rank: position.saturating_add(1), server_rank: index.saturating_add(1), terms: terms.get_mut(index)?.take()? })
+            Some(Ranked { id: candidates.get(index)?.id.clone(), score: *scores.get(index)?, rank: position.saturating_add(1), server_rank: index.saturating_add(1), terms: terms.get_mut(index)?.take()?, why: None })
         })
         .collect()
 }
@@ -114,7 +179,7 @@ mod tests {
     fn the_budget_keeps_pins_and_bounds_every_move() {
         // Scores reversed: unconstrained, the list turns upside down.
         let scores: Vec<f32> = (0..8).map(|i| i as f32).collect();
-        let b = |max_displacement, pinned| Budget { personalization: 1.0, max_displacement, pinned };
+        let b = |max_displacement, pinned| Budget { personalization: 1.0, max_displacement, pinned, diversity: 0.0 };
         assert_eq!(budgeted_order(&scores, &b(None, 0)), vec![7, 6, 5, 4, 3, 2, 1, 0]);
         assert_eq!(budgeted_order(&scores, &b(None, 2)), vec![0, 1, 7, 6, 5, 4, 3, 2]);
         assert_eq!(budgeted_order(&scores, &b(Some(0), 0)), (0..8).collect::<Vec<_>>());
@@ -135,6 +200,38 @@ mod tests {
                     assert_eq!(position, s, "pinned");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn diversity_trades_score_for_unlike_items() {
+        // Items 0 and 1 are the same direction, 2 another; scores 3 > 2.9 > 1.
+        let scores = [3.0f32, 2.9, 1.0];
+        let vectors = [1.0, 0.0, 1.0, 0.01, 0.0, 1.0];
+        let b = |diversity| Budget { diversity, ..Budget::default() };
+        // λ = 0 is the score order; λ = 0.5 puts the unlike item second (0.5·0 − 0.5·0 beats 0.5·0.95 − 0.5·1).
+        assert_eq!(diverse_order(&scores, &vectors, &b(0.0)), vec![0, 1, 2]);
+        assert_eq!(diverse_order(&scores, &vectors, &b(0.5)), vec![0, 2, 1]);
+        // Pins and the displacement bound still hold.
+        assert_eq!(diverse_order(&scores, &vectors, &Budget { pinned: 1, ..b(1.0) }), vec![0, 2, 1]);
+        assert_eq!(diverse_order(&scores, &vectors, &Budget { max_displacement: Some(0), ..b(1.0) }), vec![0, 1, 2]);
+        let mut rng = StdRng::seed_from_u64(5);
+        for _ in 0..200 {
+            let n = rng.random_range(0..30usize);
+            let scores: Vec<f32> = (0..n).map(|_| rng.random_range(0..4) as f32).collect();
+            let vectors: Vec<f32> = (0..n * 4).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let budget = Budget { diversity: rng.random_range(0.0..1.0), max_displacement: Some(rng.random_range(0..6usize)), pinned: rng.random_range(0..4usize), ..Budget::default() };
+            let order = diverse_order(&scores, &vectors, &budget);
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, (0..n).collect::<Vec<_>>(), "a permutation");
+            for (position, &s) in order.iter().enumerate() {
+                assert!(position.abs_diff(s) <= budget.max_displacement.unwrap_or(n));
+            }
+            // λ = 0 with the same bound is exactly the score order under that bound.
+            let plain = Budget { diversity: 0.0, ..budget };
+            // (Relevance is the score min-max scaled: a monotone map, so the same order.)
+            assert_eq!(diverse_order(&scores, &vectors, &plain), budgeted_order(&scores, &plain));
         }
     }
 

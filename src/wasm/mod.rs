@@ -50,6 +50,33 @@ export interface RerankOptions {
   maxDisplacement?: number;
   /** The first this many server positions never move (sponsored or editorial slots). */
   pinned?: number;
+  /**
+   * In [0, 1] (default 0): above 0, maximal marginal relevance over the model's item vectors
+   * trades score for items unlike those placed above them.
+   */
+  diversity?: number;
+  /**
+   * Give the top items a `why`: true explains the first 10, a count (an integer ≥ 0) that
+   * many. Each session event's part is measured by leaving it out (occlusion).
+   */
+  explain?: boolean | number;
+}
+
+/** What a term of an explanation refers to. */
+export type WhyKind = "session-item" | "transition" | "rule" | "server" | "repeat";
+
+/** One term of an explanation: its part of the item's score. */
+export interface Why {
+  kind: WhyKind;
+  /** The session event's item (session-item, transition, rule, repeat). */
+  itemId?: string;
+  /** The session event's index in `session()`, oldest first. */
+  eventIndex?: number;
+  /**
+   * For an event: what the score loses when the event is left out, through this term. For
+   * "server": the server's term itself.
+   */
+  weight: number;
 }
 
 export interface RankedItem {
@@ -59,6 +86,11 @@ export interface RankedItem {
   rank: number;
   /** 1-based position in the server's list. */
   serverRank: number;
+  /**
+   * With `explain`: the (at most 3) session events that took most from the score when left
+   * out, largest first, each split by the term it flowed through, then the server's term.
+   */
+  why?: Why[];
 }
 
 /** On-device learning; every field optional. */
@@ -436,19 +468,21 @@ fn to_bytes(value: &JsValue, path: &str, limit: usize) -> crate::Result<Vec<u8>>
 // in Node for 100 items: 4.7 µs, against 25–30 µs for JSON.parse of the objects, and
 // serde-wasm-bindgen's object-by-object build was 14 % of a warm re-rank in a V8 profile.
 #[wasm_bindgen(inline_js = r#"
-export function rankedList(idsJson, packed) {
+export function rankedList(idsJson, packed, whysJson) {
   const ids = JSON.parse(idsJson);
+  const whys = whysJson === "" ? [] : JSON.parse(whysJson);
   const out = new Array(ids.length);
   for (let i = 0; i < out.length; i++) {
     const at = packed[2 * i];
     out[i] = { id: ids[at], score: packed[2 * i + 1], rank: i + 1, serverRank: at + 1 };
+    if (i < whys.length) out[i].why = whys[i];
   }
   return out;
 }
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = rankedList)]
-    fn ranked_list(ids_json: &str, packed: &[f64]) -> JsValue;
+    fn ranked_list(ids_json: &str, packed: &[f64], whys_json: &str) -> JsValue;
 }
 
 /// `ranked` (in its new order) as `RankedItem[]`: what serde-wasm-bindgen would build from
@@ -463,8 +497,11 @@ fn ranked_to_js(ranked: &[crate::Ranked]) -> JsValue {
         }
         packed.extend([at as f64, f64::from(item.score)]);
     }
+    // The explanations of the first items, in the new order ("" when none were asked for).
+    let whys: Vec<&Vec<crate::api::Why>> = ranked.iter().map_while(|item| item.why.as_ref()).collect();
+    let whys = if whys.is_empty() { String::new() } else { serde_json::to_string(&whys).unwrap_or_default() };
     // A list of strings always serialises.
-    ranked_list(&serde_json::to_string(&by_server).unwrap_or_else(|_| "[]".into()), &packed)
+    ranked_list(&serde_json::to_string(&by_server).unwrap_or_else(|_| "[]".into()), &packed, &whys)
 }
 
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {

@@ -9,6 +9,13 @@ export function assertRanking(got, want, tolerance, where) {
   assert.deepEqual(got.map((r) => r.id), want.map((r) => r.id), `order differs: ${where}`);
   let worst = 0;
   got.forEach((r, i) => (worst = Math.max(worst, Math.abs(r.score - want[i].score))));
+  // Explanations: the same terms (kind, event, item) in the same order, weights within tolerance.
+  got.forEach((r, i) => {
+    const term = (w) => ({ kind: w.kind, itemId: w.itemId, eventIndex: w.eventIndex });
+    assert.deepEqual((r.why ?? []).map(term), (want[i].why ?? []).map(term), `${where}: why of ${r.id}`);
+    assert.equal(r.why === undefined, want[i].why === undefined, `${where}: why of ${r.id} present`);
+    (r.why ?? []).forEach((w, k) => (worst = Math.max(worst, Math.abs(w.weight - want[i].why[k].weight))));
+  });
   assert.ok(worst <= tolerance, `${where}: score difference ${worst} > ${tolerance}`);
   return worst;
 }

@@ -9,7 +9,7 @@ export function headOf(state) {
   return Array.from({ length: n }, (_, i) => view.getFloat32(48 + 4 * i, true));
 }
 
-const items = (ranking) => ranking.map(({ id, score }) => ({ id, score }));
+const items = (ranking) => ranking.map(({ id, score, why }) => (why === undefined ? { id, score } : { id, score, why }));
 
 async function step(p, s) {
   if (s.call === "observe") {

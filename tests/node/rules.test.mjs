@@ -58,6 +58,12 @@ test("complements(k) proposes the cart's complements, best first, never what is 
   const viewed = (await p.rerank(candidates)).find((r) => r.id === rule.consequent).score;
   assert.ok(withCart > viewed, `${withCart} > ${viewed}`);
   assert.deepEqual(await p.complements(5), [], "views are not a cart");
+  // Explained, the cart's rule is named: leaving out a cart event of the antecedent takes the rule term away.
+  await p.clearSession();
+  for (const [i, id] of rule.antecedent.entries()) await p.observe({ itemId: id, type: "cart", ts: i });
+  const explained = (await p.rerank(candidates, { explain: true })).find((r) => r.id === rule.consequent);
+  const ruleTerms = explained.why.filter((w) => w.kind === "rule");
+  assert.ok(ruleTerms.length > 0 && ruleTerms.every((w) => rule.antecedent.includes(w.itemId) && w.weight > 0), JSON.stringify(explained.why));
   await p.free();
 });
 

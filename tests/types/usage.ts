@@ -1,6 +1,6 @@
 // Compiled with `tsc --noEmit --strict` by tests/node/types.test.mjs: the package's types
 // describe what a storefront writes. A wrong call below would fail the test.
-import { Personalizer, type BackendReport, type LoadTimings, type RankedItem, type SessionEvent } from "../../pkg/pocketrank.js";
+import { Personalizer, type BackendReport, type LoadTimings, type RankedItem, type SessionEvent, type Why, type WhyKind } from "../../pkg/pocketrank.js";
 import { openPersonalizer } from "../../pkg/persist.js";
 import { fetchBundle } from "../../pkg/loader.js";
 import { WorkerPersonalizer } from "../../pkg/worker-client.js";
@@ -18,6 +18,9 @@ export async function storefront(url: string): Promise<RankedItem[]> {
   await p.setLearning({ learningRate: 0.1, every: 2 });
   await p.setLimits({ candidates: 200, titleChars: 128 });
   const ranked: RankedItem[] = await p.rerank([{ id: "1", title: "Zelda", price: 59.99, serverScore: 0.3 }], { serverOrder: true });
+  const explained = await p.rerank([{ id: "1", title: "Zelda" }], { explain: true, personalization: 0.5, maxDisplacement: 2, pinned: 1 });
+  const because: string | undefined = explained[0]?.why?.find((w: Why) => w.kind === "session-item")?.itemId;
+  const kind: WhyKind | undefined = explained[0]?.why?.[0]?.kind;
   const state: Uint8Array = await p.exportState();
   const restore = await p.importState(state);
   const restored: boolean = restore.restored;
@@ -33,6 +36,6 @@ export async function storefront(url: string): Promise<RankedItem[]> {
   const offThread: RankedItem[] = await w.rerank([{ id: 1, title: "Zelda" }]);
   const workerBackend: "cpu" | "webgpu" = w.backend.name;
   w.terminate();
-  console.log(why, gpuMs, workerBackend);
+  console.log(why, gpuMs, workerBackend, because, kind);
   return restored && values.length > 0 && offThread.length > 0 ? ranked : persistent.rerank([]);
 }
