@@ -26,6 +26,10 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
     dot / (a.iter().map(|x| x * x).sum::<f32>().sqrt() * b.iter().map(|x| x * x).sum::<f32>().sqrt())
 }
 
+/// The clients' learning, fixed here so the clip below stays near a typical update's norm
+/// whatever the shipped default (which moved from 0.05 to 0.02).
+const CLIENT_LEARNING: LearnConfig = LearnConfig { enabled: true, learning_rate: 0.05, steps: 3, l2: 0.1, max_step: 0.5, every: 1, weight: false, server_trust: false };
+
 /// One client: five slates of 20 random items; it clicks the item most aligned with
 /// `preference` (or a random one without a preference). Returns its private release.
 fn client(seed: u64, preference: Option<&[f32]>, shipped: &HeadParams, privacy: &PrivacyParams) -> (Vec<f32>, PrivateUpdate) {
@@ -45,7 +49,7 @@ fn client(seed: u64, preference: Option<&[f32]>, shipped: &HeadParams, privacy: 
             offsets: vec![0.0; 20],
             session: random_unit(&mut rng),
         };
-        head = head.learn(shipped, &slate, &[clicked], &LearnConfig::default());
+        head = head.learn(shipped, &slate, &[clicked], &CLIENT_LEARNING);
     }
     let delta: Vec<f32> = head.shareable().iter().zip(shipped.shareable()).map(|(a, b)| a - b).collect();
     let values = privatize(&delta, privacy, &mut rng).unwrap();

@@ -571,6 +571,8 @@ fn run(cli: Cli) -> Result<()> {
                 println!("  NDCG@10 learned, last {k} events  {:.4}  ({:+.1} % relative; {gap})", m.learned_k.ndcg10(), 100.0 * gain);
                 println!("  NDCG@10 frozen, full history     {:.4}", m.frozen_full.ndcg10());
                 println!("  users worse {} ({:.1} %), better {} ({:.1} %)", m.worse, 100.0 * m.worse as f64 / users, m.better, 100.0 * m.better as f64 / users);
+                let (mean, se) = m.paired_difference();
+                println!("  paired per-user difference of NDCG@10  {mean:+.5} ± {se:.5} (standard error)");
                 if json {
                     println!("{}", m.to_json(protocol, split, k, personalizer.learning(), seconds));
                 }

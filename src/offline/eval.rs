@@ -265,6 +265,8 @@ pub struct LearningMetrics {
     pub better: usize,
     /// Lessons (taken items) learned from, over all users.
     pub lessons: usize,
+    /// Per user, NDCG@10 learned minus frozen (last k events).
+    pub differences: Vec<f64>,
 }
 
 impl LearningMetrics {
@@ -278,6 +280,17 @@ impl LearningMetrics {
         (self.learned_k.ndcg10() - self.frozen_k.ndcg10()) / (self.frozen_full.ndcg10() - self.frozen_k.ndcg10())
     }
 
+    /// Mean of the paired per-user differences and its standard error.
+    pub fn paired_difference(&self) -> (f64, f64) {
+        let n = self.differences.len() as f64;
+        if n < 2.0 {
+            return (self.differences.first().copied().unwrap_or(0.0), 0.0);
+        }
+        let mean = self.differences.iter().sum::<f64>() / n;
+        let variance = self.differences.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        (mean, (variance / n).sqrt())
+    }
+
     /// The figures as one JSON object, with the run they came from.
     pub fn to_json(&self, protocol: Protocol, split: Split, k: usize, learning: &crate::learn::LearnConfig, seconds: f64) -> serde_json::Value {
         serde_json::json!({
@@ -285,6 +298,7 @@ impl LearningMetrics {
             "learning": learning, "lessons": self.lessons, "seconds": seconds,
             "ndcg@10 frozen_k": self.frozen_k.ndcg10(), "ndcg@10 learned_k": self.learned_k.ndcg10(), "ndcg@10 frozen_full": self.frozen_full.ndcg10(),
             "relative_gain": self.relative_gain(), "gap_closed": self.gap_closed(), "users_worse": self.worse, "users_better": self.better,
+            "ndcg@10 paired difference": self.paired_difference().0, "paired difference se": self.paired_difference().1,
         })
     }
 }
@@ -309,6 +323,7 @@ pub fn evaluate_learning(
     let server = crate::offline::servers::TransitionServer::fit(data);
     let (mut frozen_k, mut learned_k, mut frozen_full) = (Vec::new(), Vec::new(), Vec::new());
     let (mut worse, mut better, mut lessons) = (0, 0, 0);
+    let mut differences = Vec::with_capacity(cases.len());
     let ndcg = |p: Option<usize>| Metrics::from_positions(&[p]).ndcg10();
     for case in cases {
         let history = &data.users[case.user].1[..case.history_len];
@@ -345,6 +360,7 @@ pub fn evaluate_learning(
         personalizer.forget()?;
         let frozen = position_with_history(personalizer.ranker(), data, case, recent)?;
         let full = target_position(personalizer.ranker(), data, case)?;
+        differences.push(ndcg(learned) - ndcg(frozen));
         match ndcg(learned).total_cmp(&ndcg(frozen)) {
             std::cmp::Ordering::Less => worse += 1,
             std::cmp::Ordering::Greater => better += 1,
@@ -362,6 +378,7 @@ pub fn evaluate_learning(
         worse,
         better,
         lessons,
+        differences,
     })
 }
 

@@ -367,7 +367,7 @@ pub fn corpus(model: &Path, dir: &Path, n: usize) -> Result<Corpus> {
         ("default settings", json!({})),
         ("the query weight learns too", json!({ "weight": true })),
         ("an update every second take", json!({ "every": 2 })),
-        ("large steps, strong pull", json!({ "learningRate": 0.2, "steps": 5, "l2": 0.5, "maxStep": 1.0 })),
+        ("large steps, strong pull, the server's weights learn too", json!({ "learningRate": 0.2, "steps": 5, "l2": 0.5, "maxStep": 1.0, "serverTrust": true })),
         ("learning off", json!({ "enabled": false })),
     ];
     for (run, (name, settings)) in settings.into_iter().enumerate() {

@@ -46,9 +46,9 @@ impl Remembered {
 pub struct Memo {
     items: Option<LruCache<u64, Remembered>>,
     hasher: foldhash::fast::RandomState,
-    session: Option<(Vec<Event>, Vec<f32>)>,
+    session: Option<ForWindow>,
     /// The leave-one-out session states of the last explained window (`crate::rank::explain`).
-    left_out: Option<(Vec<Event>, Vec<f32>)>,
+    left_out: Option<ForWindow>,
     /// Item lookups answered from memory, and encoded, since the start.
     pub hits: u64,
     /// Item vectors encoded since the start.
@@ -120,35 +120,42 @@ impl Memo {
 
     /// The session state remembered for the window `events`, if it is that window.
     pub fn session(&self, events: &[Event]) -> Option<&[f32]> {
-        let (window, state) = self.session.as_ref()?;
-        same_window(window, events).then_some(state.as_slice())
+        self.session.as_ref()?.of(events)
     }
 
     /// Remember `state` as the session state of the window `events`.
     pub fn remember_session(&mut self, events: &[Event], state: Vec<f32>) {
         if self.items.is_some() {
-            self.session = Some((events.to_vec(), state));
+            self.session = Some(ForWindow { window: events.to_vec(), values: state });
         }
     }
 
     /// The leave-one-out states remembered for the window `events`, if it is that window.
     pub fn left_out(&self, events: &[Event]) -> Option<&[f32]> {
-        let (window, states) = self.left_out.as_ref()?;
-        same_window(window, events).then_some(states.as_slice())
+        self.left_out.as_ref()?.of(events)
     }
 
     /// Remember `states` as the leave-one-out states of the window `events`.
     pub fn remember_left_out(&mut self, events: &[Event], states: Vec<f32>) {
         if self.items.is_some() {
-            self.left_out = Some((events.to_vec(), states));
+            self.left_out = Some(ForWindow { window: events.to_vec(), values: states });
         }
     }
 }
 
-/// Whether two windows hold the same items, titles and event types in the same order (what
-/// the session transformer reads; timestamps it does not).
-fn same_window(a: &[Event], b: &[Event]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.item_id == b.item_id && a.kind == b.kind && a.title == b.title)
+/// Numbers computed for one session window.
+struct ForWindow {
+    window: Vec<Event>,
+    values: Vec<f32>,
+}
+
+impl ForWindow {
+    /// The numbers, if `events` is the same window: the same items, titles and event types in
+    /// the same order (what the session transformer reads; timestamps it does not).
+    fn of(&self, events: &[Event]) -> Option<&[f32]> {
+        let same = self.window.len() == events.len() && self.window.iter().zip(events).all(|(a, b)| a.item_id == b.item_id && a.kind == b.kind && a.title == b.title);
+        same.then_some(self.values.as_slice())
+    }
 }
 
 #[cfg(test)]

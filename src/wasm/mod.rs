@@ -106,6 +106,13 @@ export interface LearningOptions {
   maxStep?: number;
   /** Update after every N taken items (1..100). */
   every?: number;
+  /** Also learn the query weight (d × d; default false). */
+  weight?: boolean;
+  /**
+   * Also re-weigh the server's rank and score (default false: a shopper's few clicks rarely
+   * say whether the server's order was right).
+   */
+  serverTrust?: boolean;
 }
 
 /**
