@@ -60,6 +60,8 @@ pub struct Point {
     pub personalization: f32,
     /// The displacement bound, if any.
     pub max_displacement: Option<usize>,
+    /// Server positions pinned at the top.
+    pub pinned: usize,
     /// The MMR diversity.
     pub diversity: f32,
     /// NDCG@10 of the target.
@@ -121,7 +123,7 @@ pub fn sweep(ranker: &Ranker, data: &Dataset, cases: &[Case], budgets: &[Budget]
     Ok(budgets
         .iter()
         .zip(totals)
-        .map(|(b, (a, r, t, i))| Point { personalization: b.personalization, max_displacement: b.max_displacement, diversity: b.diversity, ndcg10: a / n, rbo: r / n, tau: t / n, ild10: i / n })
+        .map(|(b, (a, r, t, i))| Point { personalization: b.personalization, max_displacement: b.max_displacement, pinned: b.pinned, diversity: b.diversity, ndcg10: a / n, rbo: r / n, tau: t / n, ild10: i / n })
         .collect())
 }
 

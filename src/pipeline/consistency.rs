@@ -20,7 +20,7 @@ use crate::offline::eval::{Protocol, cases};
 use crate::pipeline::load_ranker;
 
 /// The settings swept: every blend 0, 0.1, …, 1 alone (the plotted curve); blends under a
-/// displacement bound; and diversity on the fully personal list.
+/// displacement bound or with pinned top slots; and diversity on the fully personal list.
 fn budgets() -> Vec<Budget> {
     let blend = |p: f32| Budget { personalization: p, ..Budget::default() };
     let mut out: Vec<Budget> = (0..=10).map(|i| blend(i as f32 / 10.0)).collect();
@@ -29,6 +29,12 @@ fn budgets() -> Vec<Budget> {
     for p in [0.2, 0.3, 0.5, 1.0] {
         for d in [1, 2, 3, 5] {
             out.push(Budget { max_displacement: Some(d), ..blend(p) });
+        }
+    }
+    // Pinned top slots: RBO weighs the top most.
+    for p in [0.2, 0.3, 0.5, 1.0] {
+        for pinned in [1, 2, 3] {
+            out.push(Budget { pinned, ..blend(p) });
         }
     }
     out.extend([0.1, 0.2, 0.3, 0.5].map(|diversity| Budget { diversity, ..blend(1.0) }));
@@ -42,7 +48,7 @@ pub fn run(model: &Path, data_dir: &Path, plot: Option<&Path>) -> Result<serde_j
     let validation = sweep(&ranker, &data, &cases(&data, data_dir, Protocol::ServerRerank, Split::Validation)?, &budgets())?;
     let test = sweep(&ranker, &data, &cases(&data, data_dir, Protocol::ServerRerank, Split::Test)?, &budgets())?;
     if let Some(path) = plot {
-        let mut curve: Vec<_> = test.iter().filter(|p| p.max_displacement.is_none() && p.diversity == 0.0).copied().collect();
+        let mut curve: Vec<_> = test.iter().filter(|p| p.max_displacement.is_none() && p.pinned == 0 && p.diversity == 0.0).copied().collect();
         curve.sort_by(|a, b| a.personalization.total_cmp(&b.personalization));
         crate::train::write_tradeoff(&curve, None, path)?;
     }
