@@ -541,25 +541,16 @@ fn run(cli: Cli) -> Result<()> {
             model_dir::write_model_dir(&data, &out, &config, &device, None, &guidance, provenance)
         }
         Command::Eval { model, data, protocol, split, users, candidates, only_targets, json, learn_k, learn_visits, learning } => {
-            let protocol = Protocol::parse(&protocol)?;
-            let split = Split::parse(&split)?;
-            let ranker = pipeline::load_ranker(&model, Device::flex())?;
-            let dataset = Dataset::load(&data)?;
-            let mut cases = eval::select_cases(&dataset, &data, protocol, candidates.as_deref(), split, only_targets.as_deref())?;
+            let (protocol, split) = (Protocol::parse(&protocol)?, Split::parse(&split)?);
+            let job = pipeline::evaluation::EvalJob { model: &model, data: &data, protocol, split, users, candidates: candidates.as_deref(), only_targets: only_targets.as_deref() };
+            let pipeline::evaluation::Prepared { ranker, dataset, cases, matched } = pipeline::evaluation::prepare(&job)?;
             if let Some(path) = &only_targets {
-                eprintln!("{} users have a target listed in {}", cases.len(), path.display());
-            }
-            if users > 0 {
-                cases.truncate(users);
+                eprintln!("{matched} users have a target listed in {}", path.display());
             }
             let started = Instant::now();
             let bar = progress(cases.len(), protocol.name());
             if let Some(k) = learn_k {
-                let mut personalizer = pocketrank::Personalizer::new(ranker)?;
-                if let Some(text) = learning {
-                    let value = serde_json::from_str(&text).map_err(|e| Error::invalid("--learning", format!("not JSON: {e}")))?;
-                    personalizer.set_learning(pocketrank::api::settings_from_json(value, "--learning")?)?;
-                }
+                let mut personalizer = pipeline::evaluation::learner(ranker, learning.as_deref())?;
                 let m = eval::evaluate_learning(&mut personalizer, &dataset, &cases, k, learn_visits, || bar.inc(1))?;
                 bar.finish_and_clear();
                 let seconds = started.elapsed().as_secs_f64();
@@ -626,10 +617,9 @@ fn run(cli: Cli) -> Result<()> {
             let mined = pipeline::rules::mine(&baskets, until.as_deref(), min_support, min_confidence)?;
             pipeline::rules::write(&mined.rules, &out)?;
             pipeline::rules::write_itemsets_and_baskets(&mined, itemsets.as_deref(), transactions.as_deref())?;
-            let longest = mined.itemsets.iter().map(|(items, _)| items.len()).max().unwrap_or(0);
             eprintln!(
-                "{} baskets: {} frequent itemsets (count ≥ {}, up to {longest} items), {} rules, mined in {:.3} s; wrote {}",
-                mined.baskets.len(), mined.itemsets.len(), mined.min_count, mined.rules.len(), mined.seconds, out.display()
+                "{} baskets: {} frequent itemsets (count ≥ {}, up to {} items), {} rules, mined in {:.3} s; wrote {}",
+                mined.baskets.len(), mined.itemsets.len(), mined.min_count, mined.longest_itemset(), mined.rules.len(), mined.seconds, out.display()
             );
             Ok(())
         }

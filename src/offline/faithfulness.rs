@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::api::{Candidate, Event, RerankOptions};
 use crate::catalog::window;
 use crate::error::Result;
-use crate::rank::explain::by_drop;
+use crate::rank::explain::{by_drop, without};
 use crate::rank::{Candidates, Memo, Ranker, order, ready};
 
 /// Named parts must match the independent drop within this.
@@ -62,10 +62,6 @@ pub struct Session {
     pub options: RerankOptions,
 }
 
-fn without(events: &[Event], left_out: &[usize]) -> Vec<Event> {
-    events.iter().enumerate().filter(|(i, _)| !left_out.contains(i)).map(|(_, e)| e.clone()).collect()
-}
-
 /// Every candidate's score (under the options' blend) for `events`.
 fn scores(ranker: &Ranker, events: &[Event], session: &Session, memo: &mut Memo) -> Result<Vec<f32>> {
     let scored = ready(ranker.score(events, Candidates::Listed(&session.candidates), &session.options, memo))?.scored;
@@ -106,7 +102,10 @@ pub fn measure(ranker: &Ranker, sessions: &[Session], random_orders: usize, seed
         report.sessions += 1;
         let items: Vec<usize> = explained.iter().map(|r| r.server_rank - 1).collect();
         // Each event left out alone, the whole list re-ranked: (scores, new positions).
-        let full = scores(ranker, &events, session, &mut memo)?;
+        let mut full = vec![0.0; session.candidates.len()];
+        for r in &ranked {
+            full[r.server_rank - 1] = r.score;
+        }
         let mut alone = Vec::with_capacity(e);
         for i in 0..e {
             let left = without(&events, &[i]);

@@ -10,6 +10,7 @@ pub mod aggregate;
 pub mod card;
 pub mod completion;
 pub mod consistency;
+pub mod evaluation;
 pub mod faithfulness;
 pub mod golden;
 pub mod model_dir;

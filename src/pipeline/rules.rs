@@ -42,6 +42,13 @@ pub struct Mined {
     pub seconds: f64,
 }
 
+impl Mined {
+    /// Items in the largest frequent itemset.
+    pub fn longest_itemset(&self) -> usize {
+        self.itemsets.iter().map(|(items, _)| items.len()).max().unwrap_or(0)
+    }
+}
+
 /// Mine `baskets.tsv` (invoices before `until` when given) at `min_support` and `min_confidence`.
 pub fn mine(path: &Path, until: Option<&str>, min_support: f64, min_confidence: f64) -> Result<Mined> {
     mine_baskets(baskets::read(path, until)?.into_iter().map(|b| b.items).collect(), min_support, min_confidence)

@@ -48,6 +48,11 @@ impl Occlusion {
     }
 }
 
+/// `events` without those at the indices `left_out`.
+pub fn without(events: &[Event], left_out: &[usize]) -> Vec<Event> {
+    events.iter().enumerate().filter(|(i, _)| !left_out.contains(i)).map(|(_, e)| e.clone()).collect()
+}
+
 /// Window events by what leaving them out takes from a score (`drops`), largest first; equal
 /// drops put the newer event first.
 pub fn by_drop(drops: &[f32]) -> Vec<usize> {
@@ -120,15 +125,10 @@ impl Ranker {
         let full_state = match memo.session(window).map(<[f32]>::to_vec) {
             Some(state) => Some(state),
             None if e == 0 => None,
-            None => {
-                let vectors = Tensor::from_data(TensorData::new(vectors.clone(), [e, d]), &self.device);
-                let state = read_floats(self.session_state(vectors, window)?).await?;
-                memo.remember_session(window, state.clone());
-                Some(state)
-            }
+            None => Some(self.new_session_state(window, vectors.clone(), memo).await?),
         };
         let full = terms(window, full_state.as_deref());
-        let left_out: Vec<Vec<Event>> = (0..e).map(|i| window.iter().enumerate().filter(|&(j, _)| j != i).map(|(_, ev)| ev.clone()).collect()).collect();
+        let left_out: Vec<Vec<Event>> = (0..e).map(|i| without(window, &[i])).collect();
         let states = match memo.left_out(window).map(<[f32]>::to_vec) {
             Some(states) => states,
             None if e >= 2 => {

@@ -270,11 +270,7 @@ impl Ranker {
         let listed_vectors = vectors.split_off(e.saturating_mul(d).min(vectors.len()));
         let session = match known {
             Some(state) => state,
-            None => {
-                let state = read_floats(self.session_state(Tensor::from_data(TensorData::new(vectors, [e, d]), &self.device), events)?).await?;
-                memo.remember_session(events, state.clone());
-                state
-            }
+            None => self.new_session_state(events, vectors, memo).await?,
         };
         let query = self.head.query(&session);
         if let Candidates::Encoded(encoded) = candidates {
@@ -292,6 +288,16 @@ impl Ranker {
             session,
         };
         Ok(ScoredSlate { scored, slate: Some(slate), vectors })
+    }
+
+    /// The session state of the window `events` (`vectors`: their `[e, d]` item vectors),
+    /// computed and remembered in `memo`.
+    async fn new_session_state(&self, events: &[Event], vectors: Vec<f32>, memo: &mut Memo) -> Result<Vec<f32>> {
+        let e = events.len();
+        let d = self.config.item.d_model;
+        let state = read_floats(self.session_state(Tensor::from_data(TensorData::new(vectors, [e, d]), &self.device), events)?).await?;
+        memo.remember_session(events, state.clone());
+        Ok(state)
     }
 
     /// Flat `[m, d]` vectors of `items`: those `memo` holds, the others encoded in one batch

@@ -67,20 +67,20 @@ pub fn budgeted_order<S: Score>(scores: &[S], budget: &Budget) -> Vec<usize> {
         let rest = order(scores.get(pinned..).unwrap_or(&[]));
         return (0..pinned).chain(rest.into_iter().map(|i| i.saturating_add(pinned))).collect();
     }
-    let best = |eligible: &[usize]| {
+    let best = |eligible: &[usize], _: &[usize]| {
         eligible.iter().copied().reduce(|best, s| match (scores.get(s), scores.get(best)) {
             (Some(&x), Some(&y)) if compare(x, s, y, best) == Ordering::Less => s,
             _ => best,
         })
     };
-    place(n, budget, best, |_| {})
+    place(n, budget, best)
 }
 
 /// The placement loop under `budget`'s pins and displacement bound: position by position,
-/// the item `choose` prefers among the eligible ones (unplaced, server position at most
-/// `max_displacement` below; passed in server order), except that an item at its last allowed
-/// position goes there without asking. `placed` hears of every item placed, pins first.
-fn place(n: usize, budget: &Budget, mut choose: impl FnMut(&[usize]) -> Option<usize>, mut placed: impl FnMut(usize)) -> Vec<usize> {
+/// the item `choose(eligible, placed)` prefers among the eligible ones (unplaced, server
+/// position at most `max_displacement` below; in server order), given those placed so far,
+/// except that an item at its last allowed position goes there without asking.
+fn place(n: usize, budget: &Budget, mut choose: impl FnMut(&[usize], &[usize]) -> Option<usize>) -> Vec<usize> {
     let pinned = budget.pinned.min(n);
     let d = budget.max_displacement.unwrap_or(n);
     let mut done = vec![false; n];
@@ -96,7 +96,7 @@ fn place(n: usize, budget: &Budget, mut choose: impl FnMut(&[usize]) -> Option<u
                 let last = i.saturating_add(d).min(n.saturating_sub(1));
                 eligible.clear();
                 eligible.extend((pinned..=last).filter(|&s| !done.get(s).copied().unwrap_or(true)));
-                choose(&eligible)
+                choose(&eligible, &out)
             })
         };
         // Some item is always eligible: positions up to i + d hold i + d + 1 items, i are placed.
@@ -105,7 +105,6 @@ fn place(n: usize, budget: &Budget, mut choose: impl FnMut(&[usize]) -> Option<u
                 *slot = true;
             }
             out.push(s);
-            placed(s);
         }
     }
     out
@@ -131,23 +130,22 @@ pub fn diverse_order(scores: &[f32], vectors: &[f32], budget: &Budget) -> Vec<us
         })
         .collect();
     let lambda = budget.diversity;
-    // Largest similarity to the page so far; None while the page is empty.
-    let nearest = std::cell::RefCell::new(vec![None::<f32>; n]);
-    let value = |s: usize| {
-        let penalty = nearest.borrow().get(s).copied().flatten().unwrap_or(0.0);
-        (1.0 - lambda) * relevance.get(s).copied().unwrap_or(0.0) - lambda * penalty
-    };
-    let choose = |eligible: &[usize]| {
+    // Largest similarity to the page so far (None while the page is empty), brought up to date
+    // with the items placed since the last choice (pins and due items too).
+    let mut nearest = vec![None::<f32>; n];
+    let mut seen = 0;
+    let choose = |eligible: &[usize], placed: &[usize]| {
+        for v in placed.get(seen..).unwrap_or(&[]).iter().filter_map(|&s| unit.get(s)) {
+            for (other, near) in unit.iter().zip(nearest.iter_mut()) {
+                let sim: f32 = v.iter().zip(other).map(|(a, b)| a * b).sum();
+                *near = Some(near.map_or(sim, |x| x.max(sim)));
+            }
+        }
+        seen = placed.len();
+        let value = |s: usize| (1.0 - lambda) * relevance.get(s).copied().unwrap_or(0.0) - lambda * nearest.get(s).copied().flatten().unwrap_or(0.0);
         eligible.iter().copied().map(|s| (s, value(s))).reduce(|best, next| if compare(next.1, next.0, best.1, best.0) == Ordering::Less { next } else { best }).map(|(s, _)| s)
     };
-    let placed = |s: usize| {
-        let Some(v) = unit.get(s) else { return };
-        for (other, near) in unit.iter().zip(nearest.borrow_mut().iter_mut()) {
-            let sim: f32 = v.iter().zip(other).map(|(a, b)| a * b).sum();
-            *near = Some(near.map_or(sim, |x| x.max(sim)));
-        }
-    };
-    place(n, budget, choose, placed)
+    place(n, budget, choose)
 }
 
 /// `candidates` (server order) with their scores' terms, ordered under `budget`, as
