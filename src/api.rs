@@ -268,6 +268,53 @@ pub struct Complement {
     pub support: f32,
 }
 
+/// What this device keeps about its shopper ([`crate::Personalizer::state_summary`]), for a
+/// page's "what this device knows about me" panel. Everything in it stays on the device.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateSummary {
+    /// Session events kept (what `session()` lists).
+    pub events: usize,
+    /// Of which views, clicks, cart additions and purchases.
+    pub by_type: EventCounts,
+    /// How far on-device learning has moved the personal head from the shipped one:
+    /// ‖head − shipped‖ / ‖shipped‖ (0 = not at all).
+    pub head_change: f32,
+    /// Size of the personal state (`exportState()`), in bytes.
+    pub state_bytes: usize,
+    /// Whether on-device learning is on.
+    pub learning: bool,
+}
+
+/// Events of each type.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct EventCounts {
+    /// Product pages seen.
+    pub view: usize,
+    /// Listings clicked.
+    pub click: usize,
+    /// Cart additions.
+    pub cart: usize,
+    /// Purchases.
+    pub purchase: usize,
+}
+
+impl EventCounts {
+    /// Count `events` by type.
+    pub fn of(events: &[Event]) -> EventCounts {
+        events.iter().fold(EventCounts::default(), |mut counts, event| {
+            let slot = match event.kind {
+                EventKind::View => &mut counts.view,
+                EventKind::Click => &mut counts.click,
+                EventKind::Cart => &mut counts.cart,
+                EventKind::Purchase => &mut counts.purchase,
+            };
+            *slot = slot.saturating_add(1);
+            counts
+        })
+    }
+}
+
 /// Items `explain: true` explains: the top of a page.
 pub const EXPLAINED_BY_DEFAULT: usize = 10;
 

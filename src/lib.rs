@@ -23,7 +23,7 @@ pub mod relations;
 pub mod state;
 pub mod text;
 
-pub use api::{Budget, Candidate, Complement, Event, EventKind, Limits, Ranked, RerankOptions};
+pub use api::{Budget, Candidate, Complement, Event, EventCounts, EventKind, Limits, Ranked, RerankOptions, StateSummary};
 pub use bundle::Bundle;
 pub use error::{Error, ErrorKind, Result};
 pub use personalizer::Personalizer;

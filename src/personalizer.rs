@@ -4,7 +4,7 @@
 use burn::tensor::Device;
 
 pub use crate::backend::{BackendName, BackendReport, Timings};
-use crate::api::{Candidate, Complement, Event, EventKind, Limits, Ranked, RerankOptions};
+use crate::api::{Candidate, Complement, Event, EventCounts, EventKind, Limits, Ranked, RerankOptions, StateSummary};
 use crate::bundle::{Bundle, to_hex};
 use crate::catalog::window;
 use crate::error::Result;
@@ -313,6 +313,22 @@ impl Personalizer {
         self.last_slate = None;
         self.pending.clear();
         Ok(())
+    }
+
+    /// What the device keeps about its shopper: the session's events by type, how far learning
+    /// moved the head, the state's size.
+    pub fn state_summary(&self) -> Result<StateSummary> {
+        let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        let (head, shipped) = (self.head.flat(), self.shipped_head.flat());
+        let change: Vec<f32> = head.iter().zip(&shipped).map(|(p, p0)| p - p0).collect();
+        let shipped_norm = norm(&shipped);
+        Ok(StateSummary {
+            events: self.session.len(),
+            by_type: EventCounts::of(&self.session),
+            head_change: if shipped_norm > 0.0 { norm(&change) / shipped_norm } else { norm(&change) },
+            state_bytes: self.export_state()?.len(),
+            learning: self.learning.enabled,
+        })
     }
 
     /// An opt-in release of the change of the head's shareable part (bias and server weights,

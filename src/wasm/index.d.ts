@@ -1,5 +1,5 @@
-export type { EventType, SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, Limits, RestoreResult, PrivacyOptions, PrivateUpdate, Complement, Why, WhyKind, CreateOptions as BuildCreateOptions, BackendReport, LoadTimings, InitInput } from "./cpu/pocketrank_cpu.js";
-import type { SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, Limits, RestoreResult, Complement, PrivacyOptions, PrivateUpdate, CreateOptions as BuildCreateOptions, BackendReport, LoadTimings, InitInput } from "./cpu/pocketrank_cpu.js";
+export type { EventType, SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, Limits, RestoreResult, PrivacyOptions, PrivateUpdate, Complement, StateSummary, Why, WhyKind, CreateOptions as BuildCreateOptions, BackendReport, LoadTimings, InitInput } from "./cpu/pocketrank_cpu.js";
+import type { SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, Limits, RestoreResult, Complement, StateSummary, PrivacyOptions, PrivateUpdate, CreateOptions as BuildCreateOptions, BackendReport, LoadTimings, InitInput } from "./cpu/pocketrank_cpu.js";
 
 export interface CreateOptions extends BuildCreateOptions {
   /** Where each build's .wasm comes from (URL, Response or bytes); default: next to the package. */
@@ -21,6 +21,8 @@ export interface PersonalizerMethods {
   session(): Promise<SessionEvent[]>;
   /** Up to k items completing the session's cart, from the model's association rules ([] when it ships none). */
   complements(k: number): Promise<Complement[]>;
+  /** What this device keeps about its shopper (events by type, head change, state size), for a "what this device knows" panel. */
+  stateSummary(): Promise<StateSummary>;
   clearSession(): Promise<void>;
   setLearning(options: LearningOptions): Promise<void>;
   setLimits(limits: Limits): Promise<void>;

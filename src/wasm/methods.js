@@ -10,6 +10,7 @@ export const METHODS = Object.freeze([
   { name: "rerank", changesState: true },
   { name: "session", changesState: false },
   { name: "complements", changesState: false },
+  { name: "stateSummary", changesState: false },
   { name: "clearSession", changesState: true },
   { name: "setLearning", changesState: false },
   // A smaller event limit drops the oldest events.

@@ -152,6 +152,19 @@ export interface Complement {
   support: number;
 }
 
+/** What this device keeps about its shopper (`stateSummary()`); none of it leaves the device. */
+export interface StateSummary {
+  /** Session events kept (what `session()` lists). */
+  events: number;
+  byType: { view: number; click: number; cart: number; purchase: number };
+  /** How far on-device learning moved the personal head: ‖head − shipped‖ / ‖shipped‖ (0 = not at all). */
+  headChange: number;
+  /** Size of the personal state (`exportState()`), in bytes. */
+  stateBytes: number;
+  /** Whether on-device learning is on. */
+  learning: boolean;
+}
+
 export interface RestoreResult {
   restored: boolean;
   reason?: string;
@@ -699,6 +712,13 @@ impl JsPersonalizer {
     pub fn complements(&self, #[wasm_bindgen(unchecked_param_type = "number")] k: JsValue) -> Result<JsValue, JsValue> {
         let k = to_json(k, "k")?;
         to_js(&self.with(|p| p.complements(crate::api::count_from_json(&k, "k", p.limits().candidates)?))?)
+    }
+
+    /// What this device keeps about its shopper: events by type, how far learning moved the
+    /// head, the state's size.
+    #[wasm_bindgen(js_name = stateSummary, unchecked_return_type = "StateSummary")]
+    pub fn state_summary(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.with(|p| p.state_summary())?)
     }
 
     /// Forget the session's events.

@@ -66,3 +66,22 @@ test("private updates: clipped and noised shareable part, tied to the model", as
   await assert.rejects(p.exportPrivateUpdate({ clip: 1, epsilon: 0.5 }), /^Error: privacy: missing field `delta`/);
   await p.free();
 });
+
+test("stateSummary says what the device keeps: events by type, how far the head moved; forget empties it", async () => {
+  const { p } = await played();
+  const summary = await p.stateSummary();
+  assert.deepEqual(summary.byType, { view: 1, click: 1, cart: 1, purchase: 0 });
+  assert.equal(summary.events, 3);
+  assert.ok(summary.headChange > 0, `learning moved the head: ${summary.headChange}`);
+  assert.equal(summary.stateBytes, (await p.exportState()).length);
+  assert.equal(summary.learning, true);
+  await p.forget();
+  const forgotten = await p.stateSummary();
+  assert.deepEqual([forgotten.events, forgotten.headChange], [0, 0], "forget leaves nothing personal");
+  const frozen = await Personalizer.create(bundle);
+  await frozen.setLearning({ enabled: false });
+  await frozen.observe({ itemId: "4", type: "click", ts: 2, title: "Pokemon Ruby" });
+  await frozen.rerank(SLATE);
+  assert.equal((await frozen.stateSummary()).headChange, 0, "a frozen head does not move");
+  for (const x of [p, frozen]) await x.free();
+});

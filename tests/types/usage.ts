@@ -1,6 +1,6 @@
 // Compiled with `tsc --noEmit --strict` by tests/node/types.test.mjs: the package's types
 // describe what a storefront writes. A wrong call below would fail the test.
-import { Personalizer, type BackendReport, type LoadTimings, type RankedItem, type SessionEvent, type Why, type WhyKind } from "../../pkg/pocketrank.js";
+import { Personalizer, type BackendReport, type LoadTimings, type RankedItem, type SessionEvent, type StateSummary, type Why, type WhyKind } from "../../pkg/pocketrank.js";
 import { openPersonalizer } from "../../pkg/persist.js";
 import { fetchBundle } from "../../pkg/loader.js";
 import { WorkerPersonalizer } from "../../pkg/worker-client.js";
@@ -24,18 +24,21 @@ export async function storefront(url: string): Promise<RankedItem[]> {
   const state: Uint8Array = await p.exportState();
   const restore = await p.importState(state);
   const restored: boolean = restore.restored;
+  const known: StateSummary = await p.stateSummary();
+  const carted: number = known.byType.cart + known.headChange;
   const update = await p.exportPrivateUpdate({ clip: 0.05, epsilon: 0.5, delta: 1e-5 });
   const values: number[] = update.values;
   await p.free();
   const persistent = await openPersonalizer(bundle, { persist: true, dbName: "shop", backend: "cpu" });
   await persistent.observe({ itemId: "1", type: "view", ts: 1 });
   await persistent.flush();
+  const persisted: number = (await persistent.stateSummary()).events;
   await persistent.forget();
   const w = await WorkerPersonalizer.create(bundle, { backend: "webgpu" });
   await w.observe(event);
   const offThread: RankedItem[] = await w.rerank([{ id: 1, title: "Zelda" }]);
   const workerBackend: "cpu" | "webgpu" = w.backend.name;
   w.terminate();
-  console.log(why, gpuMs, workerBackend, because, kind);
+  console.log(why, gpuMs, workerBackend, because, kind, carted, persisted);
   return restored && values.length > 0 && offThread.length > 0 ? ranked : persistent.rerank([]);
 }
