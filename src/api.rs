@@ -280,6 +280,8 @@ pub struct StateSummary {
     /// How far on-device learning has moved the personal head from the shipped one:
     /// ‖head − shipped‖ / ‖shipped‖ (0 = not at all).
     pub head_change: f32,
+    /// Items the long-term profile keeps: bought beyond the session window.
+    pub profile_items: usize,
     /// Size of the personal state (`exportState()`), in bytes.
     pub state_bytes: usize,
     /// Whether on-device learning is on.

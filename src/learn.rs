@@ -47,11 +47,14 @@ pub struct LearnConfig {
     /// shopper's few clicks are too little evidence to re-weigh a trust calibrated on the
     /// whole population.
     pub server_trust: bool,
+    /// Keep a long-term profile of what the shopper bought beyond the session window
+    /// ([`crate::profile`]), so the repeat prior still knows it on later visits. On by default.
+    pub profile: bool,
 }
 
 impl Default for LearnConfig {
     fn default() -> Self {
-        LearnConfig { enabled: true, learning_rate: 0.02, steps: 3, l2: 0.1, max_step: 0.5, every: 1, weight: false, server_trust: false }
+        LearnConfig { enabled: true, learning_rate: 0.02, steps: 3, l2: 0.1, max_step: 0.5, every: 1, weight: false, server_trust: false, profile: true }
     }
 }
 

@@ -18,6 +18,7 @@ pub mod learn;
 pub mod model;
 pub mod personalizer;
 pub mod private;
+pub mod profile;
 pub mod rank;
 pub mod relations;
 pub mod state;

@@ -10,6 +10,7 @@ use crate::catalog::window;
 use crate::error::Result;
 use crate::learn::{HeadParams, LearnConfig, Slate};
 use crate::private::{PrivacyParams, PrivateUpdate, privatize};
+use crate::profile::Profile;
 use crate::rank::{Candidates, Memo, Ranker, ScoredSlate, order};
 use crate::state::{Decoded, PersonalState};
 
@@ -35,6 +36,8 @@ pub struct Personalizer {
     accelerator: Option<(Ranker, Memo)>,
     backend: BackendReport,
     session: Vec<Event>,
+    /// What the shopper bought beyond the window (with `learning.profile`).
+    profile: Profile,
     shipped_head: HeadParams,
     /// The personal head as plain numbers: the source of truth that learning, state and
     /// private updates read, pushed into the ranker's tensors whenever it changes.
@@ -71,6 +74,7 @@ impl Personalizer {
             accelerator: None,
             backend: BackendReport::new(BackendName::Cpu, "the CPU was asked for", None),
             session: Vec::new(),
+            profile: Profile::default(),
             head: shipped_head.clone(),
             shipped_head,
             learning: LearnConfig::default(),
@@ -137,9 +141,12 @@ impl Personalizer {
         Ok((medians[0], medians[1]))
     }
 
-    /// Change the learning settings (validated).
+    /// Change the learning settings (validated). Turning the profile off empties it.
     pub fn set_learning(&mut self, config: LearnConfig) -> Result<()> {
         config.validate("learning")?;
+        if !config.profile {
+            self.profile.clear();
+        }
         self.learning = config;
         Ok(())
     }
@@ -199,7 +206,17 @@ impl Personalizer {
     fn keep_window(&mut self) {
         let kept = self.ranker.max_events().min(self.limits.events);
         let overflow = self.session.len().saturating_sub(window(&self.session, kept).len());
-        self.session.drain(..overflow);
+        let left: Vec<Event> = self.session.drain(..overflow).collect();
+        self.keep_in_profile(&left);
+    }
+
+    /// Events leaving the window: what they say for the long term goes into the profile.
+    fn keep_in_profile(&mut self, events: &[Event]) {
+        if self.learning.profile {
+            for event in events {
+                self.profile.remember(event);
+            }
+        }
     }
 
     fn learn_pending(&mut self) -> Result<()> {
@@ -225,9 +242,16 @@ impl Personalizer {
         &self.session
     }
 
-    /// Drop the session's events (the personal head stays).
+    /// Drop the session's events (a new visit). The personal head stays, and the profile keeps
+    /// what the events bought.
     pub fn clear_session(&mut self) {
-        self.session.clear();
+        let left = std::mem::take(&mut self.session);
+        self.keep_in_profile(&left);
+    }
+
+    /// What the shopper bought beyond the window.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
     }
 
     /// Re-rank server candidates for the current session, and remember the slate (CPU only:
@@ -246,7 +270,7 @@ impl Personalizer {
         let listed = Candidates::Listed(candidates);
         let accelerated = match &mut self.accelerator {
             None => None,
-            Some((accelerator, memo)) => match accelerator.score(&self.session, listed, options, memo).await {
+            Some((accelerator, memo)) => match accelerator.score_for(&self.session, Some(&self.profile), listed, options, memo).await {
                 Ok(result) => Some(result),
                 // Bad input is bad on every backend: say so, keep the accelerator.
                 Err(e) if e.kind() == crate::ErrorKind::InvalidInput => return Err(e),
@@ -258,13 +282,13 @@ impl Personalizer {
         };
         let ScoredSlate { scored, slate, vectors } = match accelerated {
             Some(result) => result,
-            None => crate::rank::ready(self.ranker.score(&self.session, listed, options, &mut self.memo))?,
+            None => crate::rank::ready(self.ranker.score_for(&self.session, Some(&self.profile), listed, options, &mut self.memo))?,
         };
         self.last_slate = slate;
         let mut ranked = order::ranked(candidates, scored.terms(&self.ranker.weights()), vectors.as_deref(), &options.budget);
         if options.explain > 0 {
             // On the CPU whichever backend scored: a small batch, and the same parts on every page.
-            crate::rank::ready(self.ranker.explain(&self.session, candidates, &mut ranked, options, &mut self.memo))?;
+            crate::rank::ready(self.ranker.explain(&self.session, Some(&self.profile), candidates, &mut ranked, options, &mut self.memo))?;
         }
         Ok(ranked)
     }
@@ -281,7 +305,7 @@ impl Personalizer {
 
     /// Personal state as bytes: format version, model fingerprint, personal head, session, checksum.
     pub fn export_state(&self) -> Result<Vec<u8>> {
-        Ok(PersonalState { model: *self.ranker.fingerprint(), head: self.head.flat(), events: self.session.clone() }.to_bytes())
+        Ok(PersonalState { model: *self.ranker.fingerprint(), head: self.head.flat(), events: self.session.clone(), profile: self.profile.entries() }.to_bytes())
     }
 
     /// Restore a state. Corrupted bytes are an error and leave a clean start (shipped head,
@@ -302,6 +326,7 @@ impl Personalizer {
         self.set_head(head)?;
         // Cut to this page's limits, which may be tighter than those the state was saved under.
         self.session = state.events.into_iter().map(|event| self.cut(event)).collect();
+        self.profile = Profile::from_entries(state.profile);
         self.keep_window();
         Ok(Restore { restored: true, reason: None })
     }
@@ -310,6 +335,7 @@ impl Personalizer {
     pub fn forget(&mut self) -> Result<()> {
         self.set_head(self.shipped_head.clone())?;
         self.session.clear();
+        self.profile.clear();
         self.last_slate = None;
         self.pending.clear();
         Ok(())
@@ -326,6 +352,7 @@ impl Personalizer {
             events: self.session.len(),
             by_type: EventCounts::of(&self.session),
             head_change: if shipped_norm > 0.0 { norm(&change) / shipped_norm } else { norm(&change) },
+            profile_items: self.profile.len(),
             state_bytes: self.export_state()?.len(),
             learning: self.learning.enabled,
         })
@@ -342,6 +369,16 @@ impl Personalizer {
             privacy: *privacy,
             values: privatize(&delta, privacy, &mut rng)?,
         })
+    }
+
+    /// Use `head` as the personal head (e.g. an aggregate's, to evaluate it); it must fit the
+    /// model and be finite.
+    pub fn use_head(&mut self, head: HeadParams) -> Result<()> {
+        let fits = HeadParams::from_flat(self.shipped_head.d, &head.flat()).is_some();
+        if !fits || head.flat().iter().any(|x| !x.is_finite()) {
+            return Err(crate::Error::invalid("head", "does not fit this model or is not finite"));
+        }
+        self.set_head(head)
     }
 
     /// The ranker underneath.

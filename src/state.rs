@@ -2,8 +2,12 @@
 //!
 //! ```text
 //! MAGIC (8) | format version (u32) | model fingerprint (32) | head length (u32) | head (f32 × n)
-//!           | events length (u32) | events (JSON) | sha256 of everything before (32)
+//!           | events length (u32) | events (JSON) | profile length (u32) | profile (JSON [id, times])
+//!           | sha256 of everything before (32)
 //! ```
+//!
+//! Format 1 had no profile: it is still read, with an empty profile, so a shopper's head and
+//! session survive the upgrade.
 //!
 //! Integers and floats are little-endian. A checksum or layout failure is an error (the
 //! caller keeps a clean state); a state of another format version or made for another model
@@ -18,8 +22,8 @@ use crate::api::Event;
 /// The first bytes of every state.
 pub const MAGIC: &[u8; 8] = b"PRSTATE\n";
 
-/// The layout this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The layout this build writes (it reads 1 as well).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// What a state holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +34,9 @@ pub struct PersonalState {
     pub head: Vec<f32>,
     /// The session's events, oldest first.
     pub events: Vec<Event>,
+    /// The long-term profile: (item id, times bought), least recently bought first
+    /// ([`crate::profile::Profile::entries`]).
+    pub profile: Vec<(String, u32)>,
 }
 
 /// The outcome of reading a state that was intact.
@@ -49,7 +56,8 @@ impl PersonalState {
     /// Serialise with a trailing checksum.
     pub fn to_bytes(&self) -> Vec<u8> {
         let events = serde_json::to_vec(&self.events).unwrap_or_else(|_| b"[]".to_vec());
-        let mut out = Vec::with_capacity(self.head.len().saturating_mul(4).saturating_add(events.len()).saturating_add(8 + 4 + 32 + 4 + 4 + 32));
+        let profile = serde_json::to_vec(&self.profile).unwrap_or_else(|_| b"[]".to_vec());
+        let mut out = Vec::with_capacity(self.head.len().saturating_mul(4).saturating_add(events.len()).saturating_add(profile.len()).saturating_add(8 + 4 + 32 + 4 + 4 + 4 + 32));
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         out.extend_from_slice(&self.model);
@@ -59,6 +67,8 @@ impl PersonalState {
         }
         out.extend_from_slice(&(events.len() as u32).to_le_bytes());
         out.extend_from_slice(&events);
+        out.extend_from_slice(&(profile.len() as u32).to_le_bytes());
+        out.extend_from_slice(&profile);
         let digest = Sha256::digest(&out);
         out.extend_from_slice(&digest);
         out
@@ -73,8 +83,8 @@ impl PersonalState {
         }
         let rest = body.strip_prefix(MAGIC.as_slice()).ok_or_else(|| state_error("not a pocketrank state"))?;
         let (version, rest) = take_u32(rest)?;
-        if version != FORMAT_VERSION {
-            return Ok(Decoded::Discarded(format!("state format {version}, this build reads {FORMAT_VERSION}")));
+        if version != FORMAT_VERSION && version != 1 {
+            return Ok(Decoded::Discarded(format!("state format {version}, this build reads 1 and {FORMAT_VERSION}")));
         }
         let (fingerprint, rest) = rest.split_first_chunk::<32>().ok_or_else(|| state_error("truncated model fingerprint"))?;
         if fingerprint != model {
@@ -85,11 +95,25 @@ impl PersonalState {
         let (head, rest) = rest.split_at(head_bytes);
         let head = head.chunks_exact(4).filter_map(|c| <[u8; 4]>::try_from(c).ok()).map(f32::from_le_bytes).collect();
         let (m, rest) = take_u32(rest)?;
-        if m as usize != rest.len() {
+        let (events, rest) = if version == 1 {
+            (rest, &[][..])
+        } else {
+            rest.split_at_checked(m as usize).ok_or_else(|| state_error("events longer than the state"))?
+        };
+        if m as usize != events.len() {
             return Err(state_error("events length does not match"));
         }
-        let events = serde_json::from_slice(rest).map_err(|e| state_error(format!("events unreadable: {e}")))?;
-        Ok(Decoded::Usable(PersonalState { model: *fingerprint, head, events }))
+        let events = serde_json::from_slice(events).map_err(|e| state_error(format!("events unreadable: {e}")))?;
+        let profile = if version == 1 {
+            Vec::new()
+        } else {
+            let (p, rest) = take_u32(rest)?;
+            if p as usize != rest.len() {
+                return Err(state_error("profile length does not match"));
+            }
+            serde_json::from_slice(rest).map_err(|e| state_error(format!("profile unreadable: {e}")))?
+        };
+        Ok(Decoded::Usable(PersonalState { model: *fingerprint, head, events, profile }))
     }
 }
 
@@ -108,6 +132,7 @@ mod tests {
             model: [7; 32],
             head: vec![1.0, -2.5, 3.25],
             events: vec![Event { item_id: "a".into(), kind: EventKind::Cart, ts: 3.0, title: Some("A".into()) }],
+            profile: vec![("b".into(), 1), ("c".into(), 3)],
         }
     }
 
@@ -115,6 +140,28 @@ mod tests {
     fn round_trips() {
         let s = state();
         assert_eq!(PersonalState::from_bytes(&s.to_bytes(), &[7; 32]).unwrap(), Decoded::Usable(s));
+    }
+
+    /// Format 1, as the previous build wrote it: no profile section.
+    fn format_1(s: &PersonalState) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&1u32.to_le_bytes());
+        out.extend_from_slice(&s.model);
+        out.extend_from_slice(&(s.head.len() as u32).to_le_bytes());
+        s.head.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
+        let events = serde_json::to_vec(&s.events).unwrap();
+        out.extend_from_slice(&(events.len() as u32).to_le_bytes());
+        out.extend_from_slice(&events);
+        let digest = Sha256::digest(&out);
+        out.extend_from_slice(&digest);
+        out
+    }
+
+    #[test]
+    fn format_1_is_read_with_an_empty_profile() {
+        let s = state();
+        let read = PersonalState::from_bytes(&format_1(&s), &[7; 32]).unwrap();
+        assert_eq!(read, Decoded::Usable(PersonalState { profile: Vec::new(), ..s }));
     }
 
     // contract: state-damaged

@@ -28,7 +28,7 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
 
 /// The clients' learning, fixed here so the clip below stays near a typical update's norm
 /// whatever the shipped default (which moved from 0.05 to 0.02).
-const CLIENT_LEARNING: LearnConfig = LearnConfig { enabled: true, learning_rate: 0.05, steps: 3, l2: 0.1, max_step: 0.5, every: 1, weight: false, server_trust: false };
+const CLIENT_LEARNING: LearnConfig = LearnConfig { enabled: true, learning_rate: 0.05, steps: 3, l2: 0.1, max_step: 0.5, every: 1, weight: false, server_trust: false, profile: true };
 
 /// One client: five slates of 20 random items; it clicks the item most aligned with
 /// `preference` (or a random one without a preference). Returns its private release.

@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pocketrank::offline::calibrate::baseline;
 use pocketrank::offline::data::{Dataset, Split};
 use pocketrank::offline::eval::{self, Protocol};
+use pocketrank::offline;
 use pocketrank::pipeline::{self, model_dir, request::Session};
 use pocketrank::train::{self, TrainConfig};
 use pocketrank::{Error, Ranked, Result};
@@ -232,9 +233,18 @@ enum Command {
         /// Earlier visits played per user (the newest), with --learn-k.
         #[arg(long, default_value_t = 6)]
         learn_visits: usize,
-        /// Learning settings as JSON (LearningOptions), with --learn-k.
+        /// Learning settings as JSON (LearningOptions), with --learn-k or --learn-beyond-window.
         #[arg(long)]
         learning: Option<String>,
+        /// Learning beyond the window: the last 50 events are the session; every older event
+        /// was lived through on the device (visits of --visit-len events), teaching the head and
+        /// filling the long-term profile. Frozen, head alone, profile alone and both, by history
+        /// length (see `offline::beyond`).
+        #[arg(long)]
+        learn_beyond_window: bool,
+        /// Events a replayed visit holds, with --learn-beyond-window (25: a retail invoice's mean).
+        #[arg(long, default_value_t = 25)]
+        visit_len: usize,
     },
     /// Re-rank a request file ({"events": [...], "candidates": [...], "options": {...}}), or
     /// the first test sessions of a data set with their server candidates.
@@ -267,7 +277,7 @@ enum Command {
         /// Output data set directory.
         #[arg(long)]
         out: PathBuf,
-        /// Items kept per customer (newest).
+        /// Items kept per customer (newest); 0 keeps whole histories (for --learn-beyond-window).
         #[arg(long, default_value_t = 50)]
         max_len: usize,
         /// Seed of the random candidate lists.
@@ -434,6 +444,35 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The population loop, simulated: clients outside the test users learn on their training
+    /// histories and each release one private update per ε; the averages re-rank the test users
+    /// of both protocols (see `offline::population`).
+    Population {
+        /// Model directory or bundle file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Data set directory (with the server-rerank and sampled-100 candidate files).
+        #[arg(long)]
+        data: PathBuf,
+        /// Client counts, comma-separated.
+        #[arg(long, default_value = "1000,10000", value_delimiter = ',')]
+        clients: Vec<usize>,
+        /// ε of the releases, comma-separated.
+        #[arg(long, default_value = "0.5,1,4,8", value_delimiter = ',')]
+        epsilons: Vec<f64>,
+        /// δ of the releases.
+        #[arg(long, default_value_t = 1e-6)]
+        delta: f64,
+        /// Events a client's visit holds.
+        #[arg(long, default_value_t = 5)]
+        k: usize,
+        /// Evaluate only the first N users of each protocol (0 = all).
+        #[arg(long, default_value_t = 0)]
+        users: usize,
+        /// Print one JSON object on the last line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Make a publisher key pair for signing bundles: the secret key (hex) into `--out`, the
     /// public key into `--out`.pub (pin it in pages: `Personalizer.create(bytes, { publicKey })`).
     Keygen {
@@ -540,7 +579,7 @@ fn run(cli: Cli) -> Result<()> {
             let provenance = model_dir::Provenance { command: &command_line(), teacher: Some(&teacher), validated_run: final_fit_of.as_deref(), references: &references };
             model_dir::write_model_dir(&data, &out, &config, &device, None, &guidance, provenance)
         }
-        Command::Eval { model, data, protocol, split, users, candidates, only_targets, json, learn_k, learn_visits, learning } => {
+        Command::Eval { model, data, protocol, split, users, candidates, only_targets, json, learn_k, learn_visits, learning, learn_beyond_window, visit_len } => {
             let (protocol, split) = (Protocol::parse(&protocol)?, Split::parse(&split)?);
             let job = pipeline::evaluation::EvalJob { model: &model, data: &data, protocol, split, users, candidates: candidates.as_deref(), only_targets: only_targets.as_deref() };
             let pipeline::evaluation::Prepared { ranker, dataset, cases, matched } = pipeline::evaluation::prepare(&job)?;
@@ -549,6 +588,30 @@ fn run(cli: Cli) -> Result<()> {
             }
             let started = Instant::now();
             let bar = progress(cases.len(), protocol.name());
+            if learn_beyond_window {
+                let window = ranker.max_events();
+                let mut personalizer = pipeline::evaluation::learner(ranker, learning.as_deref())?;
+                let config = personalizer.learning().clone();
+                let outcomes = offline::beyond::evaluate_beyond_window(&mut personalizer, &dataset, &cases, window, visit_len, &config, || bar.inc(1))?;
+                bar.finish_and_clear();
+                println!("protocol {} ({} split), learning beyond the last {window} events (visits of {visit_len}), {} users, {:.1} s", protocol.name(), split.name(), outcomes.len(), started.elapsed().as_secs_f64());
+                println!("  {:<8} {:>5}  {:<8} {:>16} {:>16} {:>9} {:>22} {:>15}", "history", "users", "system", "NDCG@10 ± se", "HR@10 ± se", "vs frozen", "paired diff ± se", "better / worse");
+                let mut rows = Vec::new();
+                for (label, shortest, longest) in offline::beyond::GROUPS {
+                    for (system, name) in offline::beyond::SYSTEMS.iter().enumerate() {
+                        let f = offline::beyond::figures(&outcomes, system, shortest, longest);
+                        println!(
+                            "  {label:<8} {:>5}  {name:<8} {:>7.4} ± {:.4} {:>7.4} ± {:.4} {:>+8.1}% {:>+10.5} ± {:.5} {:>7} / {}",
+                            f.metrics.users, f.metrics.ndcg10(), f.metrics.ndcg10_se, f.metrics.hr[1], f.hr10_se, 100.0 * f.relative, f.paired.0, f.paired.1, f.better, f.worse
+                        );
+                        rows.push(serde_json::json!({ "history": label, "system": name, "figures": f }));
+                    }
+                }
+                if json {
+                    println!("{}", serde_json::json!({ "protocol": protocol.name(), "split": split.name(), "window": window, "visit_len": visit_len, "learning": config, "rows": rows }));
+                }
+                return Ok(());
+            }
             if let Some(k) = learn_k {
                 let mut personalizer = pipeline::evaluation::learner(ranker, learning.as_deref())?;
                 let m = eval::evaluate_learning(&mut personalizer, &dataset, &cases, k, learn_visits, || bar.inc(1))?;
@@ -645,6 +708,37 @@ fn run(cli: Cli) -> Result<()> {
         Command::Aggregate { model, updates, out } => {
             let n = pipeline::aggregate::aggregate(&model, &updates, &out)?;
             eprintln!("averaged {n} updates into {}", out.display());
+            Ok(())
+        }
+        Command::Population { model, data, clients, epsilons, delta, k, users, json } => {
+            let started = Instant::now();
+            let protocols = [Protocol::ServerRerank, Protocol::Sampled100];
+            let jobs: Vec<pipeline::evaluation::EvalJob> = protocols.iter().map(|&protocol| pipeline::evaluation::EvalJob { model: &model, data: &data, protocol, split: Split::Test, users, candidates: None, only_targets: None }).collect();
+            let prepared = jobs.iter().map(pipeline::evaluation::prepare).collect::<pocketrank::Result<Vec<_>>>()?;
+            let mut cases = Vec::new();
+            let mut found = None;
+            for p in prepared {
+                cases.push(p.cases);
+                found = Some((p.ranker, p.dataset));
+            }
+            let Some((ranker, dataset)) = found else { return Ok(()) };
+            let mut personalizer = pipeline::evaluation::learner(ranker, None)?;
+            let settings = offline::population::Settings { clients: &clients, epsilons: &epsilons, delta, k, seed: 7 };
+            let bar = progress(clients.iter().copied().max().unwrap_or(0), "clients");
+            let (clip, tables) = offline::population::simulate(&mut personalizer, &dataset, &cases, &settings, || bar.inc(1))?;
+            bar.finish_and_clear();
+            println!("population loop: clip {clip:.5} (median change of {} other users), δ {delta}, visits of {k}, {:.1} s", offline::population::CLIP_USERS, started.elapsed().as_secs_f64());
+            for (protocol, rows) in protocols.iter().zip(&tables) {
+                println!("  {} ({} test users)", protocol.name(), rows.first().map_or(0, |r| r.metrics.users));
+                println!("    {:>7} {:>9} {:>9} {:>22} {:>22}", "clients", "ε", "NDCG@10", "vs shipped ± se", "vs non-private ± se");
+                for r in rows {
+                    let epsilon = r.epsilon.map_or(if r.clients == 0 { "shipped".to_string() } else { "none".to_string() }, |e| format!("{e}"));
+                    println!("    {:>7} {epsilon:>9} {:>9.5} {:>+11.5} ± {:.5} {:>+11.5} ± {:.5}", r.clients, r.metrics.ndcg10(), r.vs_shipped.0, r.vs_shipped.1, r.vs_non_private.0, r.vs_non_private.1);
+                }
+            }
+            if json {
+                println!("{}", serde_json::json!({ "clip": clip, "delta": delta, "k": k, "protocols": protocols.iter().map(|p| p.name()).collect::<Vec<_>>(), "tables": tables }));
+            }
             Ok(())
         }
         Command::Keygen { out } => {

@@ -24,7 +24,8 @@ pub struct Converted {
 ///
 /// Users are customers with at least two invoices; a user's sequence is their invoices'
 /// products in invoice order (inside one invoice the file's order, which is arbitrary: one
-/// timestamp), a product repeated inside an invoice kept once, the newest `max_len` kept.
+/// timestamp), a product repeated inside an invoice kept once, the newest `max_len` kept (0:
+/// the whole history).
 /// `candidates/random.tsv` holds 100 seeded random products a user (the sampled-100
 /// protocol); `candidates/pop.tsv` the 100 most bought products not in the user's history
 /// as a stand-in server list (there is no real one for this data). With `until`
@@ -59,7 +60,7 @@ pub fn retail_to_catalog(data: &Path, out: &Path, max_len: usize, seed: u64, unt
         .map(|(customer, mut inv)| {
             inv.sort_by(|a, b| a.0.cmp(&b.0));
             let all: Vec<String> = inv.into_iter().flat_map(|(_, p)| p).collect();
-            let keep = all.len().saturating_sub(max_len);
+            let keep = if max_len == 0 { 0 } else { all.len().saturating_sub(max_len) };
             (customer, all[keep..].to_vec())
         })
         .filter(|(_, seq)| seq.len() >= 5)

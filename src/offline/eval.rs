@@ -318,7 +318,7 @@ pub fn evaluate_learning(
     max_visits: usize,
     mut tick: impl FnMut(),
 ) -> Result<LearningMetrics> {
-    use rand::{Rng, SeedableRng};
+    use rand::SeedableRng;
 
     let server = crate::offline::servers::TransitionServer::fit(data);
     let (mut frozen_k, mut learned_k, mut frozen_full) = (Vec::new(), Vec::new(), Vec::new());
@@ -334,26 +334,7 @@ pub fn evaluate_learning(
         let visits: Vec<&[usize]> = earlier.chunks(k.max(1)).collect();
         for visit in window(&visits, max_visits) {
             personalizer.clear_session();
-            for (j, &item) in visit.iter().enumerate() {
-                let context = &visit[..j];
-                // Server order: the stand-in server's top 9 as retrieved with the true item at a
-                // random place among them, then 10 random items.
-                let mut slate: Vec<usize> = server.retrieve(context, 10).into_iter().filter(|&c| c != item).take(9).collect();
-                slate.insert(rng.random_range(0..=slate.len()), item);
-                // Up to 20 items, fewer in a catalog that has fewer.
-                while slate.len() < 20.min(data.ids.len()) {
-                    let c = rng.random_range(0..data.ids.len());
-                    if !slate.contains(&c) {
-                        slate.push(c);
-                    }
-                }
-                personalizer.rerank(&data.candidate_list(&slate), &RerankOptions::default())?;
-                let mut click = data.events(&[item]).remove(0);
-                click.kind = crate::api::EventKind::Click;
-                click.ts = j as f64;
-                lessons += usize::from(!context.is_empty());
-                personalizer.observe(click)?;
-            }
+            lessons += play_visit(personalizer, data, &server, visit, crate::api::EventKind::Click, &[], &mut rng)?;
         }
         personalizer.clear_session();
         let learned = position_with_history(personalizer.ranker(), data, case, recent)?;
@@ -380,6 +361,46 @@ pub fn evaluate_learning(
         lessons,
         differences,
     })
+}
+
+/// One earlier visit played on the device: before each event the shopper is shown a slate in
+/// server order (the stand-in server's top 9 for the visit so far with the true item at a
+/// seeded random place among them, then random catalog items up to 20) and takes the true
+/// item as an event of `kind`. No slate holds an item of `keep_off` other than the one taken
+/// (an evaluation's held-out targets). Returns the lessons: takes after the visit's first event.
+pub fn play_visit(
+    personalizer: &mut crate::Personalizer,
+    data: &Dataset,
+    server: &crate::offline::servers::TransitionServer,
+    visit: &[usize],
+    kind: crate::api::EventKind,
+    keep_off: &[usize],
+    rng: &mut rand::rngs::StdRng,
+) -> Result<usize> {
+    use rand::Rng;
+
+    let mut lessons = 0;
+    for (j, &item) in visit.iter().enumerate() {
+        let context = &visit[..j];
+        let shown = |c: &usize| *c != item && !keep_off.contains(c);
+        let mut slate: Vec<usize> = server.retrieve(context, 10 + keep_off.len()).into_iter().filter(shown).take(9).collect();
+        slate.insert(rng.random_range(0..=slate.len()), item);
+        // Up to 20 items, fewer in a catalog that has fewer.
+        let available = data.ids.len().saturating_sub(keep_off.iter().filter(|&&c| c != item).count());
+        while slate.len() < 20.min(available) {
+            let c = rng.random_range(0..data.ids.len());
+            if !slate.contains(&c) && shown(&c) {
+                slate.push(c);
+            }
+        }
+        personalizer.rerank(&data.candidate_list(&slate), &RerankOptions::default())?;
+        let mut event = data.events(&[item]).remove(0);
+        event.kind = kind;
+        event.ts = j as f64;
+        lessons += usize::from(!context.is_empty());
+        personalizer.observe(event)?;
+    }
+    Ok(lessons)
 }
 
 fn position_with_history(ranker: &Ranker, data: &Dataset, case: &Case, history: &[usize]) -> Result<Option<usize>> {

@@ -94,7 +94,7 @@ pub fn measure(ranker: &Ranker, sessions: &[Session], random_orders: usize, seed
         let e = events.len();
         let scored = ready(ranker.score(&events, Candidates::Listed(&session.candidates), &session.options, &mut memo))?;
         let mut ranked = order::ranked(&session.candidates, scored.scored.terms(&ranker.weights()), scored.vectors.as_deref(), &session.options.budget);
-        ready(ranker.explain(&events, &session.candidates, &mut ranked, &session.options, &mut memo))?;
+        ready(ranker.explain(&events, None, &session.candidates, &mut ranked, &session.options, &mut memo))?;
         let explained: Vec<&crate::api::Ranked> = ranked.iter().filter(|r| r.why.is_some()).collect();
         if e == 0 || explained.is_empty() {
             continue;
@@ -118,7 +118,7 @@ pub fn measure(ranker: &Ranker, sessions: &[Session], random_orders: usize, seed
             alone.push((s, new_position));
         }
         let chosen: Vec<Candidate> = items.iter().map(|&at| session.candidates[at].clone()).collect();
-        let occlusion = ready(ranker.occlusion(&events, &chosen, items.iter().copied(), &session.options, &mut memo))?;
+        let occlusion = ready(ranker.occlusion(&events, None, &chosen, items.iter().copied(), &session.options, &mut memo))?;
         let attention = ranker.last_attention(&events, &mut memo)?;
         let attention_order = by_drop(&attention);
         let attention_areas = area(ranker, session, &events, &attention_order, &items, &mut memo)?;

@@ -3,6 +3,7 @@
 //! the choice of weights on validation.
 
 pub mod baskets;
+pub mod beyond;
 pub mod calibrate;
 pub mod completion;
 pub mod consistency;
@@ -11,5 +12,6 @@ pub mod data;
 pub mod eval;
 pub mod faithfulness;
 pub mod fpgrowth;
+pub mod population;
 pub mod search;
 pub mod servers;

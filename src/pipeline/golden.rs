@@ -93,6 +93,8 @@ pub enum Step {
         /// The event.
         event: Value,
     },
+    /// `clearSession()`: a new visit (the profile keeps what the session bought).
+    ClearSession,
     /// `rerank(candidates, options)`.
     Rerank {
         /// Candidates.
@@ -172,6 +174,10 @@ pub fn run_step(p: &mut Personalizer, step: &Step) -> Result<Option<Vec<Expected
     match step {
         Step::Observe { event } => call(p, "observe", std::slice::from_ref(event)),
         Step::Rerank { candidates, options, .. } => call(p, "rerank", &[Value::Array(candidates.clone()), options.clone()]),
+        Step::ClearSession => {
+            p.clear_session();
+            Ok(None)
+        }
     }
 }
 
@@ -394,6 +400,7 @@ pub fn corpus(model: &Path, dir: &Path, n: usize) -> Result<Corpus> {
         steps.push(answered(&mut p, candidates(&slate, &titles, false))?);
         learning.push(LearningRun { name: name.into(), learning: settings, steps, head: p.head().flat() });
     }
+    learning.push(later_visit(&mut p, &server_lists, &titles)?);
 
     let errors = error_cases(&mut p, &history, &list, &titles)?;
     Ok(Corpus {
@@ -405,6 +412,41 @@ pub fn corpus(model: &Path, dir: &Path, n: usize) -> Result<Corpus> {
         learning,
         errors,
     })
+}
+
+/// A second visit: the first visit's purchases leave the session with `clearSession`, the
+/// long-term profile keeps them, and an explained re-rank of a slate holding them shows their
+/// repeat prior (a `repeat` term without an event).
+fn later_visit(p: &mut Personalizer, server_lists: &[(Vec<&str>, Vec<String>)], titles: &Titles) -> Result<LearningRun> {
+    let (history, list) = &server_lists[3 % server_lists.len()];
+    p.forget()?;
+    let settings = json!({});
+    call(p, "setLearning", std::slice::from_ref(&settings))?;
+    let mut rng = seeded("later visit");
+    let mut steps = Vec::new();
+    let play = |p: &mut Personalizer, step: Step, steps: &mut Vec<Step>| -> Result<()> {
+        run_step(p, &step)?;
+        steps.push(step);
+        Ok(())
+    };
+    for e in events(&history[..history.len().min(3)], titles, &mut rng) {
+        play(p, Step::Observe { event: e }, &mut steps)?;
+    }
+    let bought: Vec<&str> = list.iter().take(3).map(String::as_str).collect();
+    steps.push(answered(p, candidates(&list.iter().take(20).map(String::as_str).collect::<Vec<_>>(), titles, false))?);
+    for (i, id) in bought.iter().enumerate() {
+        play(p, Step::Observe { event: event(id, "purchase", 200 + i, Some(titles.of(id))) }, &mut steps)?;
+    }
+    play(p, Step::ClearSession, &mut steps)?;
+    for e in events(&history[history.len().min(3)..history.len().min(5)], titles, &mut rng) {
+        play(p, Step::Observe { event: e }, &mut steps)?;
+    }
+    let slate: Vec<&str> = list.iter().take(12).map(String::as_str).collect();
+    let candidates = candidates(&slate, titles, false);
+    let options = json!({ "explain": 12 });
+    let expected = expected(call(p, "rerank", &[Value::Array(candidates.clone()), options.clone()])?)?;
+    steps.push(Step::Rerank { candidates, options, expected });
+    Ok(LearningRun { name: "a later visit: the profile keeps the first visit's purchases".into(), learning: settings, steps, head: p.head().flat() })
 }
 
 /// The bad calls, each answered by the running build (so the messages are the real ones).
@@ -458,7 +500,7 @@ fn error_cases(p: &mut Personalizer, history: &[&str], list: &[&str], titles: &T
         ("learning", "setLearning", vec![json!({ "steps": "many" })]),
         ("learning", "setLearning", vec![json!({ "learningRate": 2 })]),
         ("learning", "setLearning", vec![json!({ "every": 0 })]),
-        ("privacy", "exportPrivateUpdate", vec![json!({ "clip": 1, "epsilon": 2, "delta": 1e-6 })]),
+        ("privacy", "exportPrivateUpdate", vec![json!({ "clip": 1, "epsilon": 200, "delta": 1e-6 })]),
         ("privacy", "exportPrivateUpdate", vec![json!({ "clip": 1, "epsilon": 0.5, "delta": 1.5 })]),
         ("privacy", "exportPrivateUpdate", vec![json!({ "clip": 0, "epsilon": 0.5, "delta": 1e-6 })]),
         ("privacy", "exportPrivateUpdate", vec![json!({ "clip": 1, "epsilon": 0.5 })]),

@@ -19,6 +19,7 @@ use super::{Memo, Ranker, read_floats};
 use crate::api::{Candidate, Event, Ranked, RerankOptions, Why, WhyKind};
 use crate::catalog::window;
 use crate::error::{Error, Result};
+use crate::profile::Profile;
 
 /// Session events an explanation names per item: those whose occlusion takes most from it.
 pub const NAMED_EVENTS: usize = 3;
@@ -70,7 +71,10 @@ impl Ranker {
     /// [`NAMED_EVENTS`] window events whose occlusion takes most from the item's score (those
     /// that take something), each split by the term it flows through. Event indices count in
     /// `events` as given.
-    pub async fn explain(&self, events: &[Event], candidates: &[Candidate], ranked: &mut [Ranked], options: &RerankOptions, memo: &mut Memo) -> Result<()> {
+    ///
+    /// An item the shopper bought beyond the window (`profile`) also names the repeat prior
+    /// that holds for it whatever the window: a `repeat` term without an event.
+    pub async fn explain(&self, events: &[Event], profile: Option<&Profile>, candidates: &[Candidate], ranked: &mut [Ranked], options: &RerankOptions, memo: &mut Memo) -> Result<()> {
         let k = options.explain.min(ranked.len());
         let Some(top) = ranked.get_mut(..k) else { return Ok(()) };
         let chosen: Vec<Candidate> = top.iter().filter_map(|r| candidates.get(r.server_rank.wrapping_sub(1)).cloned()).collect();
@@ -79,7 +83,7 @@ impl Ranker {
         }
         let offset = events.len().saturating_sub(self.max_events());
         let window = window(events, self.max_events());
-        let occlusion = self.occlusion(window, &chosen, top.iter().map(|r| r.server_rank.saturating_sub(1)), options, memo).await?;
+        let occlusion = self.occlusion(window, profile, &chosen, top.iter().map(|r| r.server_rank.saturating_sub(1)), options, memo).await?;
         let p = options.budget.personalization;
         for (j, item) in top.iter_mut().enumerate() {
             let drops = occlusion.drops(j, p);
@@ -91,6 +95,10 @@ impl Ranker {
                     why.push(Why { kind, item_id: Some(event.item_id.clone()), event_index: Some(offset.saturating_add(i)), weight });
                 }
             }
+            let before = super::score::profile_factor(profile.map_or(0, |profile| profile.times(&item.id)));
+            if before > 0.0 && self.weights().repeat != 0.0 {
+                why.push(Why { kind: WhyKind::Repeat, item_id: Some(item.id.clone()), event_index: None, weight: p * self.weights().repeat * before });
+            }
             why.push(Why { kind: WhyKind::Server, item_id: None, event_index: None, weight: item.terms.server });
             item.why = Some(why);
         }
@@ -100,7 +108,7 @@ impl Ranker {
     /// The terms of `chosen` (listed at server positions `positions`) for `window` and for each
     /// window with one event left out. The leave-one-out session states are one batch
     /// `[e, e − 1]` through the session transformer: one readback.
-    pub async fn occlusion(&self, window: &[Event], chosen: &[Candidate], positions: impl Iterator<Item = usize>, options: &RerankOptions, memo: &mut Memo) -> Result<Occlusion> {
+    pub async fn occlusion(&self, window: &[Event], profile: Option<&Profile>, chosen: &[Candidate], positions: impl Iterator<Item = usize>, options: &RerankOptions, memo: &mut Memo) -> Result<Occlusion> {
         let d = self.config.item.d_model;
         let e = window.len();
         let rows: Vec<usize> = chosen.iter().map(|c| self.row(&c.id)).collect();
@@ -115,7 +123,7 @@ impl Ranker {
                 Some(state) => self.head.fit(&self.head.query(state), &chosen_vectors),
                 None => vec![0.0; chosen.len()],
             };
-            let features = self.features(events, 0, chosen, &rows, options);
+            let features = self.features(events, profile, 0, chosen, &rows, options);
             fit.iter().zip(features).zip(&positions).map(|((&fit, mut f), &at)| {
                 // The chosen items sit at their own server positions, not at 0..k.
                 f.log_rank = if options.server_order { -(at.saturating_add(1) as f32).ln() } else { 0.0 };

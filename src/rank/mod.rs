@@ -13,6 +13,7 @@ use burn::module::{Module, Param};
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
 use crate::api::{Candidate, Complement, Event, EventKind, Ranked, RerankOptions};
+use crate::profile::Profile;
 use crate::bundle::Bundle;
 use crate::catalog::{Catalog, window};
 use crate::error::{Error, Result};
@@ -245,13 +246,19 @@ impl Ranker {
     /// candidates') are encoded in one batch, then the session transformer runs if the window
     /// is new: at most two readbacks, each a round trip on a GPU.
     pub async fn score(&self, events: &[Event], candidates: Candidates<'_>, options: &RerankOptions, memo: &mut Memo) -> Result<ScoredSlate> {
+        self.score_for(events, None, candidates, options, memo).await
+    }
+
+    /// [`Ranker::score`] for a shopper who also has a long-term `profile`: what they bought
+    /// beyond the window has the repeat prior too.
+    pub async fn score_for(&self, events: &[Event], profile: Option<&Profile>, candidates: Candidates<'_>, options: &RerankOptions, memo: &mut Memo) -> Result<ScoredSlate> {
         let list = candidates.list();
         let n = list.len();
         let offset = events.len().saturating_sub(self.max_events());
         let events = window(events, self.max_events());
         // Each candidate's catalog row, looked up once: the transition term and its vector read it.
         let rows: Vec<usize> = list.iter().map(|c| self.row(&c.id)).collect();
-        let features = self.features(events, offset, list, &rows, options);
+        let features = self.features(events, profile, offset, list, &rows, options);
         let diverse = options.budget.diversity > 0.0;
         if n == 0 || events.is_empty() {
             // No session: nothing for the model to fit, nothing to learn from.
@@ -345,9 +352,11 @@ impl Ranker {
     }
 
     /// The inputs of every term but the fit, for a session window `events` that starts at
-    /// index `offset` of the events as given; `rows` holds each candidate's catalog row.
-    fn features(&self, events: &[Event], offset: usize, candidates: &[Candidate], rows: &[usize], options: &RerankOptions) -> Vec<Features> {
+    /// index `offset` of the events as given, and the shopper's long-term `profile`; `rows`
+    /// holds each candidate's catalog row.
+    fn features(&self, events: &[Event], profile: Option<&Profile>, offset: usize, candidates: &[Candidate], rows: &[usize], options: &RerankOptions) -> Vec<Features> {
         let bought: foldhash::HashSet<&str> = events.iter().filter(|ev| ev.kind == EventKind::Purchase).map(|ev| ev.item_id.as_str()).collect();
+        let bought_before = |id: &str| score::profile_factor(profile.map_or(0, |p| p.times(id)));
         let parts = match &self.relations.transitions {
             Some(table) => {
                 let recent: Vec<usize> = events.iter().rev().take(RECENT_ITEMS).map(|ev| self.row(&ev.item_id)).collect();
@@ -368,6 +377,7 @@ impl Ranker {
                 log_rank: if options.server_order { -(i.saturating_add(1) as f32).ln() } else { 0.0 },
                 server_score: c.server_score.unwrap_or(0.0) as f32,
                 bought: bought.contains(c.id.as_str()),
+                bought_before: bought_before(&c.id),
                 transition_parts: parts.into_iter().map(|(j, p)| (newest.saturating_sub(j.saturating_add(1)), p)).collect(),
                 rule: rules.and_then(|table| table.complement(&cart, u32::try_from(row).ok()?)).map(|(index, rule)| (index, rule.confidence)),
             })

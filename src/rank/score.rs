@@ -55,6 +55,16 @@ impl Terms {
     }
 }
 
+/// The repeat prior's multiple for an item bought `times` beyond the window: log2(1 + times),
+/// so once counts as much as a purchase in the window, and more purchases count for less each.
+/// Chosen on validation (`eval --learn-beyond-window --split validation`, retail, sampled-100,
+/// users with more than 50 events): NDCG@10 0.4910 frozen; 0.5173 with 1 for any count, 0.5179
+/// with √times, 0.5182 with log2(1 + times) in place of the window's purchase, 0.5192 with it
+/// added to the window's (this), 0.5121 and 0.5090 for 1.5 × 1 and 0.5 × times.
+pub fn profile_factor(times: u32) -> f32 {
+    if times == 0 { 0.0 } else { (1.0 + times as f32).log2() }
+}
+
 /// What a candidate brings to scoring besides the model's fit: the raw inputs of every other
 /// term, so that the terms can be formed again under other weights (calibration).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -65,6 +75,9 @@ pub struct Features {
     pub server_score: f32,
     /// Whether the shopper bought the item in the session window.
     pub bought: bool,
+    /// What the long-term profile adds to the repeat prior: [`profile_factor`] of the times
+    /// the shopper bought the item beyond the window (0: never).
+    pub bought_before: f32,
     /// Unweighted transition parts: (session event index, ½^j·P).
     pub transition_parts: Vec<(usize, f32)>,
     /// The best rule completing the cart: (its index in the rule table, its confidence).
@@ -84,7 +97,7 @@ impl Features {
         Terms {
             fit,
             server: weights.rank * self.log_rank + weights.server_score * self.server_score,
-            repeat: if self.bought { weights.repeat } else { 0.0 },
+            repeat: weights.repeat * (f32::from(u8::from(self.bought)) + self.bought_before),
             transition: weights.transition * raw,
             transition_from: self.transition_parts.iter().map(|&(event, p)| (event, weights.transition * p)).collect(),
             rule: self.rule.map_or(0.0, |(_, confidence)| weights.rule * confidence),
@@ -120,7 +133,7 @@ mod tests {
 
     #[test]
     fn terms_by_hand() {
-        let f = Features { log_rank: -(2f32).ln(), server_score: 3.0, bought: true, transition_parts: vec![(4, 0.5), (2, 0.25)], rule: Some((7, 0.5)) };
+        let f = Features { log_rank: -(2f32).ln(), server_score: 3.0, bought: true, bought_before: 0.0, transition_parts: vec![(4, 0.5), (2, 0.25)], rule: Some((7, 0.5)) };
         let w = Weights { rank: 2.0, server_score: 0.5, repeat: -3.0, transition: 8.0, rule: 4.0 };
         let t = f.terms(1.0, &w);
         assert!((t.server - (-2.0 * 2f32.ln() + 1.5)).abs() < 1e-6);
@@ -129,5 +142,9 @@ mod tests {
         assert_eq!((t.rule, t.rule_from), (2.0, Some(7)));
         assert!((t.total() - (1.0 + t.server - 3.0 + 6.0 + 2.0)).abs() < 1e-6);
         assert_eq!(t.fixed(), 5.0);
+        // Bought twice beyond the window as well: the window's purchase plus log2(1 + 2).
+        let again = Features { bought_before: profile_factor(2), ..f.clone() };
+        assert!((again.terms(1.0, &w).repeat - (-3.0 * (1.0 + 3f32.log2()))).abs() < 1e-6);
+        assert_eq!((profile_factor(0), profile_factor(1)), (0.0, 1.0));
     }
 }

@@ -68,9 +68,12 @@ export type WhyKind = "session-item" | "transition" | "rule" | "server" | "repea
 /** One term of an explanation: its part of the item's score. */
 export interface Why {
   kind: WhyKind;
-  /** The session event's item (session-item, transition, rule, repeat). */
+  /**
+   * The session event's item (session-item, transition, rule, repeat); for a repeat without
+   * an event, the item itself, bought on an earlier visit (the long-term profile).
+   */
   itemId?: string;
-  /** The session event's index in `session()`, oldest first. */
+  /** The session event's index in `session()`, oldest first; absent for the profile's repeat and the server. */
   eventIndex?: number;
   /**
    * For an event: what the score loses when the event is left out, through this term. For
@@ -113,6 +116,11 @@ export interface LearningOptions {
    * say whether the server's order was right).
    */
   serverTrust?: boolean;
+  /**
+   * Keep a long-term profile of what the shopper bought beyond the session window, so the
+   * repeat prior still knows it on later visits (default true; false empties it).
+   */
+  profile?: boolean;
 }
 
 /**
@@ -159,6 +167,8 @@ export interface StateSummary {
   byType: { view: number; click: number; cart: number; purchase: number };
   /** How far on-device learning moved the personal head: ‖head − shipped‖ / ‖shipped‖ (0 = not at all). */
   headChange: number;
+  /** Items the long-term profile keeps: bought beyond the session window. */
+  profileItems: number;
   /** Size of the personal state (`exportState()`), in bytes. */
   stateBytes: number;
   /** Whether on-device learning is on. */

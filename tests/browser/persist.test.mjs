@@ -117,7 +117,7 @@ const DAMAGES = [
   ["flipped bytes", "bytes[20] ^= 0xff; return bytes;", /personal state rejected: checksum mismatch/],
   ["truncated", "return bytes.slice(0, bytes.length - 9);", /personal state rejected: checksum mismatch/],
   ["another model's", "new DataView(bytes.buffer).setUint8(12, bytes[12] ^ 1); return reseal(bytes);", /^state was learned on another model$/],
-  ["a newer format", "new DataView(bytes.buffer).setUint32(8, 2, true); return reseal(bytes);", /^state format 2, this build reads 1$/],
+  ["a newer format", "new DataView(bytes.buffer).setUint32(8, 3, true); return reseal(bytes);", /^state format 3, this build reads 1 and 2$/],
   ["not bytes", 'return "a string another script stored";', /^state: expected bytes/],
 ];
 

@@ -16,6 +16,10 @@ async function step(p, s) {
     await p.observe(s.event);
     return null;
   }
+  if (s.call === "clearSession") {
+    await p.clearSession();
+    return null;
+  }
   return items(await p.rerank(s.candidates, s.options ?? undefined));
 }
 

@@ -86,7 +86,7 @@ test("damaged or foreign states: an error or a discard, and always a clean start
     ["truncated", state.subarray(0, state.length - 5), { error: /checksum mismatch/ }],
     ["empty", new Uint8Array(0), { error: /^personal state rejected: too short; starting clean$/ }],
     ["over the limit", new Uint8Array((4 << 20) + 1), { error: /^state: 4194305 bytes, at most 4194304 are accepted$/ }],
-    ["a newer format", resealed(state, (v) => v.setUint32(8, 2, true)), { discard: "state format 2, this build reads 1" }],
+    ["a newer format", resealed(state, (v) => v.setUint32(8, 3, true)), { discard: "state format 3, this build reads 1 and 2" }],
     ["another model's", resealed(state, (v) => v.setUint8(12, v.getUint8(12) ^ 1)), { discard: "state was learned on another model" }],
   ];
   for (const [what, bytes, outcome] of cases) {

@@ -60,7 +60,7 @@ test("private updates: clipped and noised shareable part, tied to the model", as
   assert.match(u.model, /^[0-9a-f]{64}$/); // sha256 of the bundle's weights part
   const v = await p.exportPrivateUpdate({ clip: 0.05, epsilon: 0.5, delta: 1e-5 });
   assert.notDeepEqual(u.values, v.values, "fresh noise for every release");
-  await assert.rejects(p.exportPrivateUpdate({ clip: 0.05, epsilon: 3, delta: 1e-5 }), /privacy.epsilon: must be in \(0, 1\)/);
+  await assert.rejects(p.exportPrivateUpdate({ clip: 0.05, epsilon: 300, delta: 1e-5 }), /privacy.epsilon: must be in \(0, 100\]/);
   await assert.rejects(p.setLearning({ steps: 0 }), { message: "learning.steps: must be in 1..=20" });
   await assert.rejects(p.setLearning({ learningRate: "fast" }), /^Error: learning.learningRate: invalid type: string "fast"/);
   await assert.rejects(p.exportPrivateUpdate({ clip: 1, epsilon: 0.5 }), /^Error: privacy: missing field `delta`/);

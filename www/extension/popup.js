@@ -13,6 +13,7 @@ async function show() {
   const { summary, session, backend } = await send({ op: "summary" });
   document.getElementById("summary").replaceChildren(
     ...row("events", String(summary.events), "events"),
+    ...row("profile", `${summary.profileItems} items bought on earlier visits`, "profile"),
     ...row("head change", `${(summary.headChange * 100).toFixed(2)} % from the shipped model`, "head-change"),
     ...row("stored", `${summary.stateBytes.toLocaleString()} bytes`, "stored"),
     ...row("backend", `${backend.name} (${backend.reason})`, "backend"),

@@ -173,6 +173,7 @@ async function knows() {
       element("h3", { textContent: name }),
       appendAll(element("dl"), [
         element("dt", { textContent: "events" }), element("dd", { className: "events", textContent: `${summary.events} (${summary.byType.view} views, ${summary.byType.click} clicks, ${summary.byType.cart} cart, ${summary.byType.purchase} bought)` }),
+        element("dt", { textContent: "profile" }), element("dd", { className: "profile", textContent: `${summary.profileItems} items bought on earlier visits` }),
         element("dt", { textContent: "head change" }), element("dd", { className: "head-change", textContent: `${(summary.headChange * 100).toFixed(2)} % from the shipped model` }),
         element("dt", { textContent: "stored" }), element("dd", { textContent: `${summary.stateBytes.toLocaleString()} bytes` }),
       ]),
