@@ -20,7 +20,7 @@ use crate::api::{EventKind, RerankOptions};
 use crate::error::Result;
 use crate::learn::LearnConfig;
 use crate::offline::data::Dataset;
-use crate::offline::eval::{Case, Metrics, play_visit};
+use crate::offline::eval::{Case, Metrics, mean_se, ndcg10, play_visit};
 use crate::offline::servers::TransitionServer;
 use crate::profile::Profile;
 use crate::rank::{Candidates, Memo, order, ready};
@@ -58,20 +58,7 @@ pub struct GroupFigures {
     pub worse: usize,
 }
 
-/// NDCG@10 of one position.
-fn ndcg10(position: Option<usize>) -> f64 {
-    position.filter(|&p| p < 10).map_or(0.0, |p| 1.0 / ((p + 2) as f64).log2())
-}
 
-fn mean_se(values: &[f64]) -> (f64, f64) {
-    let n = values.len() as f64;
-    if values.is_empty() {
-        return (0.0, 0.0);
-    }
-    let mean = values.iter().sum::<f64>() / n;
-    let variance = if values.len() > 1 { values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
-    (mean, (variance / n).sqrt())
-}
 
 /// The figures of `system` (an index into [`SYSTEMS`]) over the outcomes with a history in
 /// `shortest..=longest`.

@@ -24,6 +24,7 @@ use rand::{Rng, SeedableRng};
 use crate::api::{Event, EventKind, RerankOptions};
 use crate::error::Result;
 use crate::offline::baskets::Basket;
+use crate::offline::eval::{mean_se, ndcg10};
 use crate::rank::score::Weights;
 use crate::rank::{Candidates, EncodedCandidates, Memo, Ranker, ready};
 use crate::relations::rules::Rules;
@@ -148,18 +149,11 @@ pub struct Metrics {
     pub mpr: (f64, f64),
 }
 
-fn mean_se(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len().max(1) as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
-    (mean, (var / n).sqrt())
-}
-
 impl Metrics {
     /// From the 0-based positions of the targets among `sizes` candidates.
     pub fn from_positions(positions: &[(usize, usize)]) -> Metrics {
         let hr: Vec<f64> = positions.iter().map(|&(p, _)| f64::from(u8::from(p < 10))).collect();
-        let ndcg: Vec<f64> = positions.iter().map(|&(p, _)| if p < 10 { 1.0 / (p as f64 + 2.0).log2() } else { 0.0 }).collect();
+        let ndcg: Vec<f64> = positions.iter().map(|&(p, _)| ndcg10(Some(p))).collect();
         let pr: Vec<f64> = positions.iter().map(|&(p, n)| p as f64 / (n.saturating_sub(1).max(1)) as f64).collect();
         Metrics { cases: positions.len(), hr10: mean_se(&hr), ndcg10: mean_se(&ndcg), mpr: mean_se(&pr) }
     }

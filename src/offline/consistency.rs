@@ -10,7 +10,7 @@ use crate::api::{Budget, RerankOptions};
 use crate::catalog::window;
 use crate::error::Result;
 use crate::offline::data::Dataset;
-use crate::offline::eval::Case;
+use crate::offline::eval::{Case, ndcg10};
 use crate::rank::{Candidates, Memo, Ranker, order, ready};
 
 /// Extrapolated rank-biased overlap (RBO_EXT) of `ranking` with the identity order 0..n, for
@@ -112,7 +112,7 @@ pub fn sweep(ranker: &Ranker, data: &Dataset, cases: &[Case], budgets: &[Budget]
         for (total, budget) in totals.iter_mut().zip(budgets) {
             let scores: Vec<f32> = terms.iter().map(|t| order::blended(t, budget.personalization)).collect();
             let ranking = if budget.diversity > 0.0 { order::diverse_order(&scores, &vectors, budget) } else { order::budgeted_order(&scores, budget) };
-            let ndcg = ranking.iter().position(|&i| case.candidates.get(i) == Some(&case.target)).filter(|&at| at < 10).map_or(0.0, |at| 1.0 / (at as f64 + 2.0).log2());
+            let ndcg = ndcg10(ranking.iter().position(|&i| case.candidates.get(i) == Some(&case.target)));
             total.0 += ndcg;
             total.1 += rbo_with_identity(&ranking, 0.9);
             total.2 += kendall_tau_with_identity(&ranking);

@@ -108,6 +108,22 @@ fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
     }
 }
 
+/// NDCG@10 of one target position (None: not in the list).
+pub fn ndcg10(position: Option<usize>) -> f64 {
+    position.filter(|&p| p < 10).map_or(0.0, |p| 1.0 / ((p + 2) as f64).log2())
+}
+
+/// Mean of per-user values and its standard error (sample standard deviation / √n).
+pub fn mean_se(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    if values.len() < 2 {
+        return (values.first().copied().unwrap_or(0.0), 0.0);
+    }
+    let mean = values.iter().sum::<f64>() / n;
+    let variance = values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, (variance / n).sqrt())
+}
+
 /// HR and NDCG at [`CUTOFFS`], averaged over users.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Metrics {
@@ -282,13 +298,7 @@ impl LearningMetrics {
 
     /// Mean of the paired per-user differences and its standard error.
     pub fn paired_difference(&self) -> (f64, f64) {
-        let n = self.differences.len() as f64;
-        if n < 2.0 {
-            return (self.differences.first().copied().unwrap_or(0.0), 0.0);
-        }
-        let mean = self.differences.iter().sum::<f64>() / n;
-        let variance = self.differences.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-        (mean, (variance / n).sqrt())
+        mean_se(&self.differences)
     }
 
     /// The figures as one JSON object, with the run they came from.

@@ -17,7 +17,7 @@ use crate::api::EventKind;
 use crate::error::Result;
 use crate::learn::HeadParams;
 use crate::offline::data::Dataset;
-use crate::offline::eval::{Case, Metrics, play_visit, target_position};
+use crate::offline::eval::{Case, Metrics, mean_se, ndcg10, play_visit, target_position};
 use crate::offline::servers::TransitionServer;
 use crate::private::{PrivacyParams, PrivateUpdate, average, mean};
 use crate::bundle::to_hex;
@@ -84,18 +84,7 @@ fn clipped(v: &[f32], clip: f32) -> Vec<f32> {
     v.iter().map(|x| x * scale).collect()
 }
 
-fn ndcg10(position: Option<usize>) -> f64 {
-    position.filter(|&p| p < 10).map_or(0.0, |p| 1.0 / ((p + 2) as f64).log2())
-}
 
-fn mean_se(values: &[f64]) -> (f64, f64) {
-    let n = values.len() as f64;
-    if values.len() < 2 {
-        return (values.first().copied().unwrap_or(0.0), 0.0);
-    }
-    let mean = values.iter().sum::<f64>() / n;
-    (mean, (values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt())
-}
 
 /// The target positions of `cases` with the shipped head moved by `change`.
 fn positions(personalizer: &mut Personalizer, data: &Dataset, cases: &[Case], change: Option<&[f32]>) -> Result<Vec<Option<usize>>> {
