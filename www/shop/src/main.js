@@ -11,6 +11,8 @@ import { reasons } from "./why.js";
 /** Tiles a page shows, out of the server's list of 100. */
 const SHOWN = 24;
 const COMPLEMENTS = 4;
+/** How long the pointer rests on a tile before it counts as a view. */
+const VIEW_MS = 800;
 const personalize = new URLSearchParams(location.search).get("personalize") !== "off";
 
 const $ = (id) => document.getElementById(id);
@@ -112,7 +114,19 @@ function tile(item, ranked, session) {
     e.stopPropagation();
     serially(() => addToCart(item));
   });
+  // A pointer resting on a tile is a look at the product: a `view`. It teaches nothing and
+  // does not re-rank (the grid must not move under the pointer); the next click or page does.
+  let looking = null;
+  node.addEventListener("pointerenter", () => {
+    looking = setTimeout(() => serially(async () => {
+      if (!personalize) return;
+      await record(item.dept, item, "view");
+      await knows();
+    }), VIEW_MS);
+  });
+  node.addEventListener("pointerleave", () => clearTimeout(looking));
   node.addEventListener("click", () => serially(async () => {
+    clearTimeout(looking);
     if (!personalize) return;
     await record(item.dept, item, "click");
     await rerank();
