@@ -35,10 +35,26 @@ fn expected(step: &Step) -> &[Expected] {
 
 #[test]
 fn the_shipped_model_answers_the_golden_corpus() {
-    let corpus = golden::read(&common::root().join("tests/golden/games.json")).unwrap();
-    let bytes = common::shipped_bundle_bytes();
+    answers(&common::root().join("tests/golden/games.json"), &common::shipped_bundle_bytes(), 200);
+}
+
+/// The retail model's corpus (`pocketrank golden --model models/retail --data <convert-retail
+/// output> --server-list pop --users 40`): its rule table, in the rule terms and their why.
+#[test]
+fn the_retail_model_answers_its_golden_corpus() {
+    let path = common::root().join("tests/golden/retail.json");
+    let corpus = golden::read(&path).unwrap();
+    let rules = corpus.reranks.iter().flat_map(|r| &r.expected).flat_map(|e| e.why.iter().flatten()).filter(|w| w.kind == pocketrank::api::WhyKind::Rule).count();
+    assert!(rules >= 5, "rule terms named in the retail corpus: {rules}");
+    answers(&path, &std::fs::read(common::root().join("models/retail/model.bundle")).unwrap(), 40);
+}
+
+/// Replay the corpus at `path` natively with the bundle `bytes`: every answer as recorded.
+fn answers(path: &std::path::Path, bytes: &[u8], least_reranks: usize) {
+    let corpus = golden::read(path).unwrap();
+    let bytes = bytes.to_vec();
     assert_eq!(pocketrank::bundle::sha256_hex(&bytes), corpus.model_sha256, "the golden corpus was made with another model: run `pocketrank golden` again");
-    assert!(corpus.reranks.len() >= 200 && corpus.learning.len() >= 4 && corpus.errors.cases.len() >= 20);
+    assert!(corpus.reranks.len() >= least_reranks && corpus.learning.len() >= 4 && corpus.errors.cases.len() >= 20);
     let explained = corpus.reranks.iter().filter(|r| r.expected.iter().any(|e| e.why.is_some())).count();
     assert!(explained >= 5, "explanations in the corpus: {explained}");
     let mut p = Personalizer::from_bundle_bytes(&bytes).unwrap();

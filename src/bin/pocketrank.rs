@@ -502,6 +502,9 @@ enum Command {
         /// Number of re-rank sessions.
         #[arg(long, default_value_t = 200)]
         users: usize,
+        /// The candidate file that plays the server (candidates/<NAME>.tsv; default: sasrec).
+        #[arg(long)]
+        server_list: Option<String>,
         /// Output JSON file.
         #[arg(long)]
         out: PathBuf,
@@ -752,8 +755,8 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("signed {} with the key whose public half is {public}", pipeline::bundle_path(&model).display());
             Ok(())
         }
-        Command::Golden { model, data, users, out } => {
-            let corpus = pipeline::golden::corpus(&pipeline::bundle_path(&model), &data, users)?;
+        Command::Golden { model, data, users, server_list, out } => {
+            let corpus = pipeline::golden::corpus(&pipeline::bundle_path(&model), &data, users, server_list.as_deref())?;
             pipeline::golden::write(&corpus, &out)?;
             eprintln!("wrote {} re-ranks, {} learning runs and {} error cases to {}", corpus.reranks.len(), corpus.learning.len(), corpus.errors.cases.len(), out.display());
             Ok(())

@@ -263,7 +263,9 @@ fn answered(p: &mut Personalizer, candidates: Vec<Value>) -> Result<Step> {
 }
 
 /// Make the corpus with the bundle at `model` on the data set in `dir`: `n` re-rank sessions.
-pub fn corpus(model: &Path, dir: &Path, n: usize) -> Result<Corpus> {
+/// `server_list` names the candidate file that plays the server (default: the server-rerank
+/// protocol's own, `sasrec`; `pop` for a converted retail set).
+pub fn corpus(model: &Path, dir: &Path, n: usize, server_list: Option<&str>) -> Result<Corpus> {
     let bytes = std::fs::read(model).map_err(|e| Error::io(model, e))?;
     let bundle = Bundle::from_bytes(&bytes)?;
     let titles = Titles::new(&bundle)?;
@@ -284,7 +286,11 @@ pub fn corpus(model: &Path, dir: &Path, n: usize) -> Result<Corpus> {
     };
     let mut server_lists = Vec::new();
     for protocol in [Protocol::ServerRerank, Protocol::Sampled100] {
-        let cases = eval::cases(&data, dir, protocol, Split::Test)?;
+        let file = match protocol {
+            Protocol::ServerRerank => server_list.unwrap_or(protocol.candidate_file()),
+            _ => protocol.candidate_file(),
+        };
+        let cases = eval::cases_from(&data, dir, protocol, file, Split::Test)?;
         for (k, case) in cases.iter().take(n.div_ceil(2)).enumerate() {
             let user = &data.users[case.user].0;
             let mut rng = seeded(&format!("session {user}"));

@@ -34,6 +34,12 @@ test("chromium without WebGPU: auto → CPU build, golden order, no WebGPU downl
     assert.ok(requests.includes("/pkg/cpu/pocketrank_cpu_bg.wasm"), "the CPU build was loaded");
     assert.deepEqual(requests.filter((p) => p.includes("webgpu")), [], "the CPU-only path never fetches the WebGPU build");
     await assert.rejects(page.evaluate(() => window.create({ backend: "webgpu" })), /options.backend: "webgpu" was asked for, but this browser/);
+    // The retail model's corpus: its rule table in the rule terms and their why.
+    const retail = golden("retail");
+    await page.evaluate(() => window.create({ backend: "cpu" }, "retail"));
+    const { got: retailGot } = await page.evaluate(() => window.replayCorpus("retail"));
+    const fromRetail = checkReplay(retail, retailGot);
+    console.log(`# chromium, CPU build, retail: ${retail.reranks.length} re-ranks; largest score difference ${fromRetail.scores.toExponential(2)}, head ${fromRetail.head.toExponential(2)}`);
   } finally {
     await browser.close();
     await server.close();

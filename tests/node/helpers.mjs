@@ -18,8 +18,8 @@ export function shippedBundle() {
   return new Uint8Array(readFileSync(path.join(root, "models/games/model.bundle")));
 }
 
-export function golden() {
-  return JSON.parse(readFileSync(path.join(root, "tests/golden/games.json"), "utf8"));
+export function golden(name = "games") {
+  return JSON.parse(readFileSync(path.join(root, `tests/golden/${name}.json`), "utf8"));
 }
 
 /** item id -> title, from a data set's items.tsv (for the benches, which run on real titles). */
