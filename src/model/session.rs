@@ -90,6 +90,46 @@ impl SessionEncoder {
         self.norm.forward(self.transformer.forward(input)) // [b, l, d]
     }
 
+    /// The state after the newest event of each of `b` full windows (no padding): what
+    /// scoring reads, `[b, d]`, equal to the last position of [`SessionEncoder::forward`]. The
+    /// blocks run one by one and the last one for the newest position only: its keys and
+    /// values still come from every event, but its query, output projection and feed-forward
+    /// (three quarters of a block's multiply-adds) run for one position instead of `l`.
+    ///
+    /// - `items`: `[b, l, d]`, `types`: `[b, l]`
+    pub fn newest(&self, items: Tensor<3>, types: Tensor<2, Int>) -> Tensor<2> {
+        let [batch, length, d] = items.dims();
+        let device = items.device();
+        let first = self.max_events.saturating_sub(length) as i64;
+        let positions = Tensor::<1, Int>::arange(first..first + length as i64, &device).reshape([1, length]).expand([batch, length]);
+        let mut x = items + self.type_embedding.forward(types) + self.position_embedding.forward(positions);
+        let causal = Tensor::<2, Bool>::tril_mask([length, length], 0, &device).expand([batch, length, length]);
+        let newest = length.saturating_sub(1)..length;
+        let Some((last, before)) = self.transformer.layers.split_last() else {
+            return self.norm.forward(x.slice([0..batch, newest, 0..d])).reshape([batch, d]);
+        };
+        for layer in before {
+            x = layer.forward(x, None, Some(causal.clone()));
+        }
+        // `TransformerEncoderLayer::forward` for the newest position (pre-norm: the config sets
+        // norm_first; dropout is off outside training). It sees every event, so no mask.
+        let normed = if last.norm_first { last.norm_2.forward(x.clone()) } else { x.clone() };
+        let query = normed.clone().slice([0..batch, newest.clone(), 0..d]);
+        let context = last.mha.forward(MhaInput::new(query, normed.clone(), normed)).context; // [b, 1, d]
+        let mut y = x.slice([0..batch, newest, 0..d]) + context;
+        let feed = if last.norm_first {
+            last.norm_1.forward(y.clone())
+        } else {
+            y = last.norm_1.forward(y);
+            y.clone()
+        };
+        let mut y = y + last.pwff.forward(feed);
+        if !last.norm_first {
+            y = last.norm_2.forward(y);
+        }
+        self.norm.forward(y).reshape([batch, d])
+    }
+
     /// The attention weights of the last block from the newest event to every event of one
     /// window, averaged over heads: the blocks of [`TransformerEncoder::forward`] run one by
     /// one, the last one's attention read out (burn's encoder returns only the states).
@@ -112,5 +152,26 @@ impl SessionEncoder {
         let weights = last.mha.forward(MhaInput::self_attn(input).mask_attn(causal)).weights; // [1, h, l, l]
         let [_, heads, _, _] = weights.dims();
         weights.slice([0..1, 0..heads, length.saturating_sub(1)..length, 0..length]).mean_dim(1).reshape([length])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Distribution, TensorData};
+
+    #[test]
+    fn newest_is_the_last_position_of_forward() {
+        let device = Device::flex();
+        let encoder = SessionEncoderConfig::new().with_dropout(0.0).init(&device);
+        for (batch, length) in [(1, 1), (1, 7), (5, 49), (3, 50)] {
+            let items = Tensor::<3>::random([batch, length, 64], Distribution::Normal(0.0, 1.0), &device);
+            let types = Tensor::<2, Int>::from_data(TensorData::new((0..batch * length).map(|i| (i % 4) as i64).collect::<Vec<_>>(), [batch, length]), &device);
+            let padding = Tensor::<2, Bool>::from_data(TensorData::new(vec![false; batch * length], [batch, length]), &device);
+            let full = encoder.forward(items.clone(), types.clone(), padding).slice([0..batch, length - 1..length, 0..64]).reshape([batch, 64]);
+            let newest = encoder.newest(items, types);
+            let gap: f32 = (full - newest).abs().max().into_scalar();
+            assert!(gap < 1e-5, "batch {batch}, length {length}: {gap}");
+        }
     }
 }

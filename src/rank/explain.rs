@@ -11,7 +11,7 @@
 
 use std::cmp::Ordering;
 
-use burn::tensor::{Bool, Int, Tensor, TensorData};
+use burn::tensor::{Int, Tensor, TensorData};
 
 use super::memo::ItemKey;
 use super::score::Terms;
@@ -172,9 +172,7 @@ impl Ranker {
         }
         let items = Tensor::<3>::from_data(TensorData::new(batch, [e, l, d]), &self.device);
         let types = Tensor::<2, Int>::from_data(TensorData::new(types, [e, l]), &self.device);
-        let padding = Tensor::<2, Bool>::from_data(TensorData::new(vec![false; e.saturating_mul(l)], [e, l]), &self.device);
-        let states = self.model.session.forward(items, types, padding); // [e, l, d]
-        read_floats(states.slice([0..e, l.saturating_sub(1)..l, 0..d]).reshape([e, d])).await
+        read_floats(self.model.session.newest(items, types)).await // [e, d]
     }
 
     /// The attention the session transformer's last block pays from the newest event to each

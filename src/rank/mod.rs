@@ -10,7 +10,7 @@ pub mod score;
 use std::task::{Context, Poll, Waker};
 
 use burn::module::{Module, Param};
-use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::api::{Candidate, Complement, Event, EventKind, Ranked, RerankOptions};
 use crate::profile::Profile;
@@ -489,9 +489,7 @@ impl Ranker {
         let e = events.len();
         let types: Vec<i64> = events.iter().map(|ev| ev.kind.index() as i64).collect();
         let types = Tensor::<2, Int>::from_data(TensorData::new(types, [1, e]), &self.device);
-        let padding = Tensor::<2, Bool>::from_data(TensorData::new(vec![false; e], [1, e]), &self.device);
-        let states = self.model.session.forward(vectors.reshape([1, e, d]), types, padding); // [1, e, d]
-        Ok(states.slice([0..1, e.saturating_sub(1)..e, 0..d]).reshape([1, d]))
+        Ok(self.model.session.newest(vectors.reshape([1, e, d]), types))
     }
 }
 
