@@ -94,27 +94,27 @@ impl PersonalState {
         let head_bytes = (n as usize).checked_mul(4).filter(|&b| b <= rest.len()).ok_or_else(|| state_error("head longer than the state"))?;
         let (head, rest) = rest.split_at(head_bytes);
         let head = head.chunks_exact(4).filter_map(|c| <[u8; 4]>::try_from(c).ok()).map(f32::from_le_bytes).collect();
-        let (m, rest) = take_u32(rest)?;
-        let (events, rest) = if version == 1 {
-            (rest, &[][..])
-        } else {
-            rest.split_at_checked(m as usize).ok_or_else(|| state_error("events longer than the state"))?
-        };
-        if m as usize != events.len() {
-            return Err(state_error("events length does not match"));
-        }
-        let events = serde_json::from_slice(events).map_err(|e| state_error(format!("events unreadable: {e}")))?;
-        let profile = if version == 1 {
-            Vec::new()
-        } else {
-            let (p, rest) = take_u32(rest)?;
-            if p as usize != rest.len() {
-                return Err(state_error("profile length does not match"));
-            }
-            serde_json::from_slice(rest).map_err(|e| state_error(format!("profile unreadable: {e}")))?
-        };
+        // Format 1 ends with the events; format 2 has the profile after them.
+        let (events, rest) = take_json(rest, "events", version == 1)?;
+        let profile = if version == 1 { Vec::new() } else { take_json(rest, "profile", true)?.0 };
         Ok(Decoded::Usable(PersonalState { model: *fingerprint, head, events, profile }))
     }
+}
+
+/// A JSON section named `name`: its u32 length, then that many bytes. The `last` section must
+/// end the body exactly.
+fn take_json<'a, T: serde::de::DeserializeOwned>(bytes: &'a [u8], name: &str, last: bool) -> Result<(T, &'a [u8])> {
+    let (n, rest) = take_u32(bytes)?;
+    let (section, rest) = if last {
+        if n as usize != rest.len() {
+            return Err(state_error(format!("{name} length does not match")));
+        }
+        (rest, &[][..])
+    } else {
+        rest.split_at_checked(n as usize).ok_or_else(|| state_error(format!("{name} longer than the state")))?
+    };
+    let value = serde_json::from_slice(section).map_err(|e| state_error(format!("{name} unreadable: {e}")))?;
+    Ok((value, rest))
 }
 
 fn take_u32(bytes: &[u8]) -> Result<(u32, &[u8])> {
