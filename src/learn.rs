@@ -16,6 +16,18 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 pub use crate::model::HeadParams;
 
+/// Euclidean (L2) norm.
+pub fn l2_norm(v: &[f32]) -> f32 {
+    v.iter().map(|x| x * x).sum::<f32>().sqrt()
+}
+
+/// The factor that brings `v` to L2 norm at most `max` (1 when it is within already): one
+/// learning step's bound, and a private update's clip.
+pub fn clip_factor(v: &[f32], max: f32) -> f32 {
+    let norm = l2_norm(v);
+    if norm > max { max / norm } else { 1.0 }
+}
+
 /// Settings of on-device learning.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
@@ -164,8 +176,7 @@ impl HeadParams {
                 .zip(&grad)
                 .map(|((p, p0), g)| -config.learning_rate * (g + config.l2 * (p - p0)))
                 .collect();
-            let norm = step.iter().map(|s| s * s).sum::<f32>().sqrt();
-            let cut = if norm > config.max_step { config.max_step / norm } else { 1.0 };
+            let cut = clip_factor(&step, config.max_step);
             let next: Vec<f32> = current.iter().zip(&step).map(|(p, s)| p + s * cut).collect();
             if next.iter().any(|x| !x.is_finite()) {
                 // An update that cannot be trusted does not move the head (the inputs are

@@ -344,7 +344,7 @@ impl Personalizer {
     /// What the device keeps about its shopper: the session's events by type, how far learning
     /// moved the head, the state's size.
     pub fn state_summary(&self) -> Result<StateSummary> {
-        let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        let norm = crate::learn::l2_norm;
         let (head, shipped) = (self.head.flat(), self.shipped_head.flat());
         let change: Vec<f32> = head.iter().zip(&shipped).map(|(p, p0)| p - p0).collect();
         let shipped_norm = norm(&shipped);

@@ -108,8 +108,7 @@ pub struct PrivateUpdate {
 /// Clip `delta` to `params.clip` and add Gaussian noise drawn from `rng`.
 pub fn privatize(delta: &[f32], params: &PrivacyParams, rng: &mut StdRng) -> Result<Vec<f32>> {
     params.validate("privacy")?;
-    let norm = delta.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let scale = if norm > params.clip { params.clip / norm } else { 1.0 };
+    let scale = crate::learn::clip_factor(delta, params.clip);
     let noise = Normal::new(0.0, params.sigma()).map_err(|e| Error::invalid("privacy", e))?;
     Ok(delta.iter().map(|x| x * scale + noise.sample(rng) as f32).collect())
 }

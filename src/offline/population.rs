@@ -15,7 +15,7 @@ use rand::seq::SliceRandom;
 
 use crate::api::EventKind;
 use crate::error::Result;
-use crate::learn::HeadParams;
+use crate::learn::{HeadParams, clip_factor, l2_norm};
 use crate::offline::data::Dataset;
 use crate::offline::eval::{Case, Metrics, mean_se, ndcg10, play_visit, target_position};
 use crate::offline::servers::TransitionServer;
@@ -74,17 +74,11 @@ fn learned_change(personalizer: &mut Personalizer, data: &Dataset, server: &Tran
     Ok(personalizer.head().shareable().iter().zip(personalizer.shipped_head().shareable()).map(|(p, p0)| p - p0).collect())
 }
 
-fn norm(v: &[f32]) -> f32 {
-    v.iter().map(|x| x * x).sum::<f32>().sqrt()
-}
-
+/// `v` brought to L2 norm at most `clip`, as a release clips it before the noise.
 fn clipped(v: &[f32], clip: f32) -> Vec<f32> {
-    let n = norm(v);
-    let scale = if n > clip { clip / n } else { 1.0 };
+    let scale = clip_factor(v, clip);
     v.iter().map(|x| x * scale).collect()
 }
-
-
 
 /// The target positions of `cases` with the shipped head moved by `change`.
 fn positions(personalizer: &mut Personalizer, data: &Dataset, cases: &[Case], change: Option<&[f32]>) -> Result<Vec<Option<usize>>> {
@@ -108,7 +102,7 @@ pub fn simulate(personalizer: &mut Personalizer, data: &Dataset, protocols: &[Ve
     pool.shuffle(&mut rand::rngs::StdRng::seed_from_u64(settings.seed));
     let most = settings.clients.iter().copied().max().unwrap_or(0);
     let (clip_users, rest) = pool.split_at(CLIP_USERS.min(pool.len()));
-    let mut norms = clip_users.iter().map(|&u| learned_change(personalizer, data, &server, u, settings.k).map(|c| norm(&c))).collect::<Result<Vec<f32>>>()?;
+    let mut norms = clip_users.iter().map(|&u| learned_change(personalizer, data, &server, u, settings.k).map(|c| l2_norm(&c))).collect::<Result<Vec<f32>>>()?;
     norms.sort_by(f32::total_cmp);
     let clip = norms.get(norms.len() / 2).copied().unwrap_or(1.0).max(1e-6);
     let fingerprint = to_hex(personalizer.ranker().fingerprint());

@@ -125,7 +125,7 @@ pub fn diverse_order(scores: &[f32], vectors: &[f32], budget: &Budget) -> Vec<us
     let unit: Vec<Vec<f32>> = vectors
         .chunks_exact(d)
         .map(|v| {
-            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            let norm = crate::learn::l2_norm(v);
             v.iter().map(|x| if norm > 0.0 { x / norm } else { 0.0 }).collect()
         })
         .collect();
