@@ -585,36 +585,29 @@ fn run(cli: Cli) -> Result<()> {
         Command::Eval { model, data, protocol, split, users, candidates, only_targets, json, learn_k, learn_visits, learning, learn_beyond_window, visit_len } => {
             let (protocol, split) = (Protocol::parse(&protocol)?, Split::parse(&split)?);
             let job = pipeline::evaluation::EvalJob { model: &model, data: &data, protocol, split, users, candidates: candidates.as_deref(), only_targets: only_targets.as_deref() };
-            let pipeline::evaluation::Prepared { ranker, dataset, cases, matched } = pipeline::evaluation::prepare(&job)?;
+            let prepared = pipeline::evaluation::prepare(&job)?;
             if let Some(path) = &only_targets {
-                eprintln!("{matched} users have a target listed in {}", path.display());
+                eprintln!("{} users have a target listed in {}", prepared.matched, path.display());
             }
             let started = Instant::now();
-            let bar = progress(cases.len(), protocol.name());
+            let bar = progress(prepared.cases.len(), protocol.name());
             if learn_beyond_window {
-                let window = ranker.max_events();
-                let mut personalizer = pipeline::evaluation::learner(ranker, learning.as_deref())?;
-                let config = personalizer.learning().clone();
-                let outcomes = offline::beyond::evaluate_beyond_window(&mut personalizer, &dataset, &cases, window, visit_len, &config, || bar.inc(1))?;
+                let report = pipeline::evaluation::beyond_window(prepared, learning.as_deref(), visit_len, || bar.inc(1))?;
                 bar.finish_and_clear();
-                println!("protocol {} ({} split), learning beyond the last {window} events (visits of {visit_len}), {} users, {:.1} s", protocol.name(), split.name(), outcomes.len(), started.elapsed().as_secs_f64());
+                println!("protocol {} ({} split), learning beyond the last {} events (visits of {visit_len}), {} users, {:.1} s", protocol.name(), split.name(), report.window, report.users, started.elapsed().as_secs_f64());
                 println!("  {:<8} {:>5}  {:<8} {:>16} {:>16} {:>9} {:>22} {:>15}", "history", "users", "system", "NDCG@10 ± se", "HR@10 ± se", "vs frozen", "paired diff ± se", "better / worse");
-                let mut rows = Vec::new();
-                for (label, shortest, longest) in offline::beyond::GROUPS {
-                    for (system, name) in offline::beyond::SYSTEMS.iter().enumerate() {
-                        let f = offline::beyond::figures(&outcomes, system, shortest, longest);
-                        println!(
-                            "  {label:<8} {:>5}  {name:<8} {:>7.4} ± {:.4} {:>7.4} ± {:.4} {:>+8.1}% {:>+10.5} ± {:.5} {:>7} / {}",
-                            f.metrics.users, f.metrics.ndcg10(), f.metrics.ndcg10_se, f.metrics.hr[1], f.hr10_se, 100.0 * f.relative, f.paired.0, f.paired.1, f.better, f.worse
-                        );
-                        rows.push(serde_json::json!({ "history": label, "system": name, "figures": f }));
-                    }
+                for offline::beyond::Row { history, system, figures: f } in &report.rows {
+                    println!(
+                        "  {history:<8} {:>5}  {system:<8} {:>7.4} ± {:.4} {:>7.4} ± {:.4} {:>+8.1}% {:>+10.5} ± {:.5} {:>7} / {}",
+                        f.metrics.users, f.metrics.ndcg10(), f.metrics.ndcg10_se, f.metrics.hr[1], f.hr10_se, 100.0 * f.relative, f.paired.0, f.paired.1, f.better, f.worse
+                    );
                 }
                 if json {
-                    println!("{}", serde_json::json!({ "protocol": protocol.name(), "split": split.name(), "window": window, "visit_len": visit_len, "learning": config, "rows": rows }));
+                    println!("{}", serde_json::json!({ "protocol": protocol.name(), "split": split.name(), "report": report }));
                 }
                 return Ok(());
             }
+            let pipeline::evaluation::Prepared { ranker, dataset, cases, .. } = prepared;
             if let Some(k) = learn_k {
                 let mut personalizer = pipeline::evaluation::learner(ranker, learning.as_deref())?;
                 let m = eval::evaluate_learning(&mut personalizer, &dataset, &cases, k, learn_visits, || bar.inc(1))?;
@@ -715,24 +708,13 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Population { model, data, clients, epsilons, delta, k, users, json } => {
             let started = Instant::now();
-            let protocols = [Protocol::ServerRerank, Protocol::Sampled100];
-            let jobs: Vec<pipeline::evaluation::EvalJob> = protocols.iter().map(|&protocol| pipeline::evaluation::EvalJob { model: &model, data: &data, protocol, split: Split::Test, users, candidates: None, only_targets: None }).collect();
-            let prepared = jobs.iter().map(pipeline::evaluation::prepare).collect::<pocketrank::Result<Vec<_>>>()?;
-            let mut cases = Vec::new();
-            let mut found = None;
-            for p in prepared {
-                cases.push(p.cases);
-                found = Some((p.ranker, p.dataset));
-            }
-            let Some((ranker, dataset)) = found else { return Ok(()) };
-            let mut personalizer = pipeline::evaluation::learner(ranker, None)?;
             let settings = offline::population::Settings { clients: &clients, epsilons: &epsilons, delta, k, seed: 7 };
             let bar = progress(clients.iter().copied().max().unwrap_or(0), "clients");
-            let (clip, tables) = offline::population::simulate(&mut personalizer, &dataset, &cases, &settings, || bar.inc(1))?;
+            let report = pipeline::evaluation::population(&model, &data, users, &settings, || bar.inc(1))?;
             bar.finish_and_clear();
-            println!("population loop: clip {clip:.5} (median change of {} other users), δ {delta}, visits of {k}, {:.1} s", offline::population::CLIP_USERS, started.elapsed().as_secs_f64());
-            for (protocol, rows) in protocols.iter().zip(&tables) {
-                println!("  {} ({} test users)", protocol.name(), rows.first().map_or(0, |r| r.metrics.users));
+            println!("population loop: clip {:.5} (median change of {} other users), δ {delta}, visits of {k}, {:.1} s", report.clip, offline::population::CLIP_USERS, started.elapsed().as_secs_f64());
+            for (protocol, rows) in &report.tables {
+                println!("  {protocol} ({} test users)", rows.first().map_or(0, |r| r.metrics.users));
                 println!("    {:>7} {:>9} {:>9} {:>22} {:>22}", "clients", "ε", "NDCG@10", "vs shipped ± se", "vs non-private ± se");
                 for r in rows {
                     let epsilon = r.epsilon.map_or(if r.clients == 0 { "shipped".to_string() } else { "none".to_string() }, |e| format!("{e}"));
@@ -740,7 +722,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
             if json {
-                println!("{}", serde_json::json!({ "clip": clip, "delta": delta, "k": k, "protocols": protocols.iter().map(|p| p.name()).collect::<Vec<_>>(), "tables": tables }));
+                println!("{}", serde_json::json!({ "delta": delta, "k": k, "report": report }));
             }
             Ok(())
         }

@@ -79,6 +79,25 @@ pub fn figures(outcomes: &[Outcome], system: usize, shortest: usize, longest: us
     }
 }
 
+/// One row of the report: a history group, a system, its figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    /// The history group's label ([`GROUPS`]).
+    pub history: &'static str,
+    /// The system ([`SYSTEMS`]).
+    pub system: &'static str,
+    /// Its figures over the group.
+    pub figures: GroupFigures,
+}
+
+/// Every group × system's figures, in [`GROUPS`] then [`SYSTEMS`] order.
+pub fn table(outcomes: &[Outcome]) -> Vec<Row> {
+    GROUPS
+        .iter()
+        .flat_map(|&(history, shortest, longest)| SYSTEMS.iter().enumerate().map(move |(system, &name)| Row { history, system: name, figures: figures(outcomes, system, shortest, longest) }))
+        .collect()
+}
+
 /// The target's position for a session of `recent` with the ranker's current head and `profile`.
 fn position(personalizer: &Personalizer, data: &Dataset, case: &Case, recent: &[usize], profile: Option<&Profile>) -> Result<Option<usize>> {
     let ranker = personalizer.ranker();

@@ -1,11 +1,14 @@
-//! `pocketrank eval`: what it evaluates (the model, the data set, the protocol's cases) and the
-//! personalizer its on-device learning protocol runs; the CLI prints the figures.
+//! `pocketrank eval` and `pocketrank population`: what they evaluate (the model, the data set,
+//! the protocol's cases), the personalizer the on-device learning protocols run, and the
+//! runs of the beyond-window and population reports; the CLI prints the figures.
 
 use std::path::Path;
 
 use burn::tensor::Device;
 
 use crate::api::settings_from_json;
+use crate::learn::LearnConfig;
+use crate::offline::{beyond, population};
 use crate::error::{Error, Result};
 use crate::offline::data::{Dataset, Split};
 use crate::offline::eval::{Case, Protocol, select_cases};
@@ -62,4 +65,61 @@ pub fn learner(ranker: Ranker, settings: Option<&str>) -> Result<Personalizer> {
         personalizer.set_learning(settings_from_json(value, "--learning")?)?;
     }
     Ok(personalizer)
+}
+
+/// What `eval --learn-beyond-window` measured.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BeyondReport {
+    /// Events the frozen model reads (the model's window).
+    pub window: usize,
+    /// Events a replayed visit holds.
+    pub visit_len: usize,
+    /// The device's learning settings.
+    pub learning: LearnConfig,
+    /// Users evaluated.
+    pub users: usize,
+    /// Figures by history group and system.
+    pub rows: Vec<beyond::Row>,
+}
+
+/// Learning beyond the window ([`beyond::evaluate_beyond_window`]) on `prepared`'s cases, with
+/// `--learning`'s settings if given.
+pub fn beyond_window(prepared: Prepared, learning: Option<&str>, visit_len: usize, tick: impl FnMut()) -> Result<BeyondReport> {
+    let window = prepared.ranker.max_events();
+    let mut personalizer = learner(prepared.ranker, learning)?;
+    let config = personalizer.learning().clone();
+    let outcomes = beyond::evaluate_beyond_window(&mut personalizer, &prepared.dataset, &prepared.cases, window, visit_len, &config, tick)?;
+    Ok(BeyondReport { window, visit_len, learning: config, users: outcomes.len(), rows: beyond::table(&outcomes) })
+}
+
+/// The protocols the population loop evaluates on, in report order.
+pub const POPULATION_PROTOCOLS: [Protocol; 2] = [Protocol::ServerRerank, Protocol::Sampled100];
+
+/// What `pocketrank population` measured.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PopulationReport {
+    /// The clip the releases used.
+    pub clip: f32,
+    /// Per protocol ([`POPULATION_PROTOCOLS`]), the rows of [`population::simulate`].
+    pub tables: Vec<(&'static str, Vec<population::Row>)>,
+}
+
+/// The population loop on the test users of both Games protocols (the first `users` of each;
+/// 0 = all), the model and the data set loaded once.
+pub fn population(model: &Path, data: &Path, users: usize, settings: &population::Settings, tick: impl FnMut()) -> Result<PopulationReport> {
+    let ranker = load_ranker(model, Device::flex())?;
+    let dataset = Dataset::load(data)?;
+    let cases = POPULATION_PROTOCOLS
+        .iter()
+        .map(|&protocol| {
+            let mut cases = select_cases(&dataset, data, protocol, None, Split::Test, None)?;
+            if users > 0 {
+                cases.truncate(users);
+            }
+            Ok(cases)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut personalizer = learner(ranker, None)?;
+    let (clip, tables) = population::simulate(&mut personalizer, &dataset, &cases, settings, tick)?;
+    Ok(PopulationReport { clip, tables: POPULATION_PROTOCOLS.iter().map(|p| p.name()).zip(tables).collect() })
 }
