@@ -48,9 +48,24 @@ export async function serve(dir = root, { cache = false } = {}) {
 
 export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
+const ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"];
+
 /** Headless chromium with a fresh profile; `webgpu` adds the software WebGPU adapter. */
 export async function launch({ webgpu = false } = {}) {
-  const args = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"];
-  if (webgpu) args.push("--enable-unsafe-webgpu");
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: webgpu ? [...ARGS, "--enable-unsafe-webgpu"] : ARGS });
+}
+
+/**
+ * Headless chromium with the unpacked extension in `extension` loaded (extensions need a
+ * persistent profile, here `profile`); returns the context and the extension's service worker.
+ */
+export async function launchWithExtension(extension, profile, { viewport } = {}) {
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    ...(viewport ? { viewport } : {}),
+    args: [...ARGS, `--disable-extensions-except=${extension}`, `--load-extension=${extension}`],
+  });
+  const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent("serviceworker"));
+  return { context, worker };
 }

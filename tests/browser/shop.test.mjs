@@ -7,8 +7,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { chromium } from "playwright-core";
-import { launch, CHROMIUM } from "./harness.mjs";
+import { launch, launchWithExtension } from "./harness.mjs";
 import { root } from "../node/helpers.mjs";
 import { buildShop } from "../../www/shop/build.mjs";
 import { startShop } from "../../www/shop/server.mjs";
@@ -108,13 +107,8 @@ test("the shop re-ranks as the shopper clicks, explains, completes the cart, res
 
 test("the MV3 extension, loaded unpacked, re-ranks the shop's tiles in place and forgets from its popup", async () => {
   const extension = buildExtension(path.join(work, "extension"));
-  const context = await chromium.launchPersistentContext(path.join(work, "profile"), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--no-sandbox", "--disable-dev-shm-usage", `--disable-extensions-except=${extension}`, `--load-extension=${extension}`],
-  });
+  const { context, worker } = await launchWithExtension(extension, path.join(work, "profile"));
   try {
-    const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent("serviceworker"));
     const id = new URL(worker.url()).host;
     const page = await context.newPage();
     const errors = [];

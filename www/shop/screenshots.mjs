@@ -7,14 +7,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+// The project's chromium launcher (Debian's chromium, headless), shared with the tests.
+import { launch, launchWithExtension } from "../../tests/browser/harness.mjs";
 import { buildShop } from "./build.mjs";
 import { startShop } from "./server.mjs";
 import { buildExtension } from "../extension/build.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
-const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const viewport = { width: 1280, height: 900 };
 const work = mkdtempSync(path.join(os.tmpdir(), "pocketrank-screenshots-"));
 
@@ -23,7 +23,7 @@ const settle = (page) => page.evaluate(() => new Promise((r) => setTimeout(r, 30
 try {
   const shop = await startShop({ dir: buildShop(path.join(work, "shop")), games: path.join(root, "../shared/data/games") });
   try {
-    const browser = await chromium.launch({ executablePath, headless: true, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
+    const browser = await launch();
     const page = await browser.newPage({ viewport });
     await page.goto(shop.url);
     await page.waitForSelector("body[data-ready]", { timeout: 60_000 });
@@ -44,11 +44,7 @@ try {
     await browser.close();
 
     const extension = buildExtension(path.join(work, "extension"));
-    const context = await chromium.launchPersistentContext(path.join(work, "profile"), {
-      executablePath, headless: true, viewport,
-      args: ["--no-sandbox", "--disable-dev-shm-usage", `--disable-extensions-except=${extension}`, `--load-extension=${extension}`],
-    });
-    const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent("serviceworker"));
+    const { context, worker } = await launchWithExtension(extension, path.join(work, "profile"), { viewport });
     const shopPage = await context.newPage();
     await shopPage.goto(`${shop.url}?personalize=off`);
     await shopPage.waitForSelector("html[data-pocketrank-extension=ranked]", { timeout: 60_000 });

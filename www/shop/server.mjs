@@ -57,8 +57,9 @@ export async function startShop({ dir, games, port = 0, host = "127.0.0.1" }) {
 
 /** Load the shop in headless chromium; returns what the page showed. */
 async function check(url) {
-  const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
+  // The project's chromium launcher, shared with the tests (loaded only to check).
+  const { launch } = await import("../../tests/browser/harness.mjs");
+  const browser = await launch();
   try {
     const page = await browser.newPage();
     const errors = [];

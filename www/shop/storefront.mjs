@@ -97,8 +97,13 @@ export function candidates(catalog, { dept, page, category, q }) {
   return top.map((item, i) => ({ id: item.id, title: item.title, label: item.label, category: item.category, serverScore: top.length - i }));
 }
 
+// Each department's items by id, made once per catalog.
+const indexes = new WeakMap();
+
 /** Items by id (a cart's complements arrive as ids); unknown ids are left out. */
 export function lookup(catalog, dept, ids) {
-  const byId = new Map((catalog[dept] ?? []).map((item) => [item.id, item]));
+  const items = catalog[dept] ?? [];
+  if (!indexes.has(items)) indexes.set(items, new Map(items.map((item) => [item.id, item])));
+  const byId = indexes.get(items);
   return ids.map((id) => byId.get(id)).filter(Boolean).map(({ id, title, label, category }) => ({ id, title, label, category }));
 }
