@@ -188,11 +188,15 @@ pub struct Budget {
     /// In [0, 1]: 0 orders by score alone; above 0, maximal marginal relevance trades score
     /// for items unlike those already placed (`crate::rank::order::diverse_order`).
     pub diversity: f32,
+    /// In [0, 1] (0: none): the page's rank-biased overlap (p = 0.9) with the server's order
+    /// stays at least this; where the blend would go below it, the blend is lowered for that
+    /// page (`crate::rank::order::arrange`).
+    pub min_overlap: f32,
 }
 
 impl Default for Budget {
     fn default() -> Self {
-        Budget { personalization: 1.0, max_displacement: None, pinned: 0, diversity: 0.0 }
+        Budget { personalization: 1.0, max_displacement: None, pinned: 0, diversity: 0.0, min_overlap: 0.0 }
     }
 }
 
@@ -600,9 +604,9 @@ impl RerankOptions {
             return Ok(RerankOptions::default());
         }
         let map = object(value, path)?;
-        const KNOWN: [&str; 6] = ["serverOrder", "personalization", "maxDisplacement", "pinned", "diversity", "explain"];
+        const KNOWN: [&str; 7] = ["serverOrder", "personalization", "maxDisplacement", "pinned", "diversity", "minOverlap", "explain"];
         if let Some(unknown) = map.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-            return Err(Error::invalid(format!("{path}.{unknown}"), "unknown option (expected serverOrder, personalization, maxDisplacement, pinned, diversity or explain)"));
+            return Err(Error::invalid(format!("{path}.{unknown}"), "unknown option (expected serverOrder, personalization, maxDisplacement, pinned, diversity, minOverlap or explain)"));
         }
         let server_order = match map.get("serverOrder") {
             None | Some(Value::Null) => true,
@@ -618,13 +622,14 @@ impl RerankOptions {
         };
         let personalization = unit("personalization", 1.0)?;
         let diversity = unit("diversity", 0.0)?;
+        let min_overlap = unit("minOverlap", 0.0)?;
         let count = |name: &str| -> Result<Option<usize>> {
             match map.get(name) {
                 None | Some(Value::Null) => Ok(None),
                 Some(value) => count_from_json(value, &format!("{path}.{name}"), MAX_COUNT).map(Some),
             }
         };
-        let budget = Budget { personalization, max_displacement: count("maxDisplacement")?, pinned: count("pinned")?.unwrap_or(0), diversity };
+        let budget = Budget { personalization, max_displacement: count("maxDisplacement")?, pinned: count("pinned")?.unwrap_or(0), diversity, min_overlap };
         // true explains the first page's worth; a count explains that many.
         let explain = match map.get("explain") {
             None | Some(Value::Null) | Some(Value::Bool(false)) => 0,

@@ -4,7 +4,7 @@
 use burn::tensor::Device;
 
 pub use crate::backend::{BackendName, BackendReport, Timings};
-use crate::api::{Candidate, Complement, Event, EventCounts, EventKind, Limits, Ranked, RerankOptions, StateSummary};
+use crate::api::{Budget, Candidate, Complement, Event, EventCounts, EventKind, Limits, Ranked, RerankOptions, StateSummary};
 use crate::bundle::{Bundle, to_hex};
 use crate::catalog::window;
 use crate::error::Result;
@@ -285,10 +285,12 @@ impl Personalizer {
             None => crate::rank::ready(self.ranker.score_for(&self.session, Some(&self.profile), listed, options, &mut self.memo))?,
         };
         self.last_slate = slate;
-        let mut ranked = order::ranked(candidates, scored.terms(&self.ranker.weights()), vectors.as_deref(), &options.budget);
+        let (mut ranked, personalization) = order::ranked(candidates, scored.terms(&self.ranker.weights()), vectors.as_deref(), &options.budget);
         if options.explain > 0 {
             // On the CPU whichever backend scored: a small batch, and the same parts on every page.
-            crate::rank::ready(self.ranker.explain(&self.session, Some(&self.profile), candidates, &mut ranked, options, &mut self.memo))?;
+            // Under the blend the page was ordered by (an overlap floor may have lowered it).
+            let applied = RerankOptions { budget: Budget { personalization, ..options.budget }, ..options.clone() };
+            crate::rank::ready(self.ranker.explain(&self.session, Some(&self.profile), candidates, &mut ranked, &applied, &mut self.memo))?;
         }
         Ok(ranked)
     }

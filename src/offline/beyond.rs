@@ -104,7 +104,7 @@ fn position(personalizer: &Personalizer, data: &Dataset, case: &Case, recent: &[
     let candidates = data.candidate_list(&case.candidates);
     let options = RerankOptions::server_order(case.server_order);
     let scored = ready(ranker.score_for(&data.events(recent), profile, Candidates::Listed(&candidates), &options, &mut Memo::none()))?;
-    let ranked = order::ranked(&candidates, scored.scored.terms(&ranker.weights()), None, &options.budget);
+    let (ranked, _) = order::ranked(&candidates, scored.scored.terms(&ranker.weights()), None, &options.budget);
     Ok(ranked.iter().position(|r| r.id == data.ids[case.target]))
 }
 

@@ -11,46 +11,8 @@ use crate::catalog::window;
 use crate::error::Result;
 use crate::offline::data::Dataset;
 use crate::offline::eval::{Case, ndcg10};
+use crate::rank::overlap::{RBO_PERSISTENCE, kendall_tau_with_identity, rbo_with_identity};
 use crate::rank::{Candidates, Memo, Ranker, order, ready};
-
-/// Extrapolated rank-biased overlap (RBO_EXT) of `ranking` with the identity order 0..n, for
-/// two orderings of the same n items: 1 when equal.
-pub fn rbo_with_identity(ranking: &[usize], p: f64) -> f64 {
-    let n = ranking.len();
-    if n == 0 {
-        return 1.0;
-    }
-    let mut seen = vec![0u8; n];
-    let mut overlap = 0usize;
-    let mut sum = 0.0;
-    let mut weight = 1.0;
-    for (depth, &item) in ranking.iter().enumerate() {
-        // Depth d = depth + 1 adds `item` to one prefix and `depth` to the other.
-        for x in [item, depth] {
-            if let Some(s) = seen.get_mut(x) {
-                *s += 1;
-                if *s == 2 {
-                    overlap += 1;
-                }
-            }
-        }
-        weight *= p;
-        sum += weight * overlap as f64 / (depth + 1) as f64;
-    }
-    // X_k / k · p^k + (1 − p)/p · Σ_d X_d / d · p^d, with X_k = k (same items).
-    weight + (1.0 - p) / p * sum
-}
-
-/// Kendall's τ of `ranking` against the identity order (no ties): 1 when equal, −1 reversed.
-pub fn kendall_tau_with_identity(ranking: &[usize]) -> f64 {
-    let n = ranking.len();
-    if n < 2 {
-        return 1.0;
-    }
-    let discordant: usize = (0..n).map(|i| (i + 1..n).filter(|&j| ranking[i] > ranking[j]).count()).sum();
-    let pairs = (n * (n - 1) / 2) as f64;
-    1.0 - 2.0 * discordant as f64 / pairs
-}
 
 /// One setting's figures, means over the cases.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -64,6 +26,8 @@ pub struct Point {
     pub pinned: usize,
     /// The MMR diversity.
     pub diversity: f32,
+    /// The page's overlap floor (0: none).
+    pub min_overlap: f32,
     /// NDCG@10 of the target.
     pub ndcg10: f64,
     /// RBO (p = 0.9) with the server's order.
@@ -110,11 +74,10 @@ pub fn sweep(ranker: &Ranker, data: &Dataset, cases: &[Case], budgets: &[Budget]
         let vectors = scored.vectors.unwrap_or_default();
         let terms = scored.scored.terms(&weights);
         for (total, budget) in totals.iter_mut().zip(budgets) {
-            let scores: Vec<f32> = terms.iter().map(|t| order::blended(t, budget.personalization)).collect();
-            let ranking = if budget.diversity > 0.0 { order::diverse_order(&scores, &vectors, budget) } else { order::budgeted_order(&scores, budget) };
+            let ranking = order::arrange(&terms, Some(&vectors), budget).positions;
             let ndcg = ndcg10(ranking.iter().position(|&i| case.candidates.get(i) == Some(&case.target)));
             total.0 += ndcg;
-            total.1 += rbo_with_identity(&ranking, 0.9);
+            total.1 += rbo_with_identity(&ranking, RBO_PERSISTENCE);
             total.2 += kendall_tau_with_identity(&ranking);
             total.3 += ild10(&ranking, &vectors, d);
         }
@@ -123,24 +86,6 @@ pub fn sweep(ranker: &Ranker, data: &Dataset, cases: &[Case], budgets: &[Budget]
     Ok(budgets
         .iter()
         .zip(totals)
-        .map(|(b, (a, r, t, i))| Point { personalization: b.personalization, max_displacement: b.max_displacement, pinned: b.pinned, diversity: b.diversity, ndcg10: a / n, rbo: r / n, tau: t / n, ild10: i / n })
+        .map(|(b, (a, r, t, i))| Point { personalization: b.personalization, max_displacement: b.max_displacement, pinned: b.pinned, diversity: b.diversity, min_overlap: b.min_overlap, ndcg10: a / n, rbo: r / n, tau: t / n, ild10: i / n })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rbo_and_tau_by_hand() {
-        assert_eq!(rbo_with_identity(&[0, 1, 2, 3], 0.9), 1.0);
-        assert_eq!(kendall_tau_with_identity(&[0, 1, 2, 3]), 1.0);
-        assert_eq!(kendall_tau_with_identity(&[3, 2, 1, 0]), -1.0);
-        // One adjacent swap of 4: 1 discordant pair of 6.
-        assert!((kendall_tau_with_identity(&[1, 0, 2, 3]) - (1.0 - 2.0 / 6.0)).abs() < 1e-12);
-        // [1, 0]: X_1 = 0, X_2 = 2 → p² + (1 − p)/p · (0 + p² · 2/2) = p² + (1 − p)·p.
-        let p = 0.9;
-        assert!((rbo_with_identity(&[1, 0], p) - (p * p + (1.0 - p) * p)).abs() < 1e-12);
-        assert!(rbo_with_identity(&[3, 2, 1, 0], p) < rbo_with_identity(&[0, 1, 3, 2], p));
-    }
 }

@@ -93,7 +93,7 @@ pub fn measure(ranker: &Ranker, sessions: &[Session], random_orders: usize, seed
         let events = window(&session.events, ranker.max_events()).to_vec();
         let e = events.len();
         let scored = ready(ranker.score(&events, Candidates::Listed(&session.candidates), &session.options, &mut memo))?;
-        let mut ranked = order::ranked(&session.candidates, scored.scored.terms(&ranker.weights()), scored.vectors.as_deref(), &session.options.budget);
+        let (mut ranked, _) = order::ranked(&session.candidates, scored.scored.terms(&ranker.weights()), scored.vectors.as_deref(), &session.options.budget);
         ready(ranker.explain(&events, None, &session.candidates, &mut ranked, &session.options, &mut memo))?;
         let explained: Vec<&crate::api::Ranked> = ranked.iter().filter(|r| r.why.is_some()).collect();
         if e == 0 || explained.is_empty() {

@@ -38,6 +38,8 @@ fn budgets() -> Vec<Budget> {
         }
     }
     out.extend([0.1, 0.2, 0.3, 0.5].map(|diversity| Budget { diversity, ..blend(1.0) }));
+    // A per-page overlap floor under the full blend: each page as personal as it may be.
+    out.extend([0.7, 0.75, 0.8, 0.85, 0.9].map(|min_overlap| Budget { min_overlap, ..blend(1.0) }));
     out
 }
 

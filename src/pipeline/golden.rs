@@ -322,6 +322,9 @@ pub fn corpus(model: &Path, dir: &Path, n: usize, server_list: Option<&str>) -> 
         ("diversity 0.6, maxDisplacement 4", json!({ "diversity": 0.6, "maxDisplacement": 4 })),
         ("explained", json!({ "explain": true })),
         ("explained under personalization 0.5, pinned 2", json!({ "explain": 5, "personalization": 0.5, "pinned": 2 })),
+        ("minOverlap 0.8", json!({ "minOverlap": 0.8 })),
+        ("minOverlap 0.95, pinned 1, explained", json!({ "minOverlap": 0.95, "pinned": 1, "explain": 5 })),
+        ("minOverlap 0.9, diversity 0.3", json!({ "minOverlap": 0.9, "diversity": 0.3 })),
     ] {
         add(&mut p, format!("consistency budget: {name}"), events(&history, &titles, &mut seeded("budget")), candidates(&list, &titles, true), options)?;
     }
@@ -501,6 +504,8 @@ fn error_cases(p: &mut Personalizer, history: &[&str], list: &[&str], titles: &T
         ("options", "rerank", vec![json!([good]), json!({ "pinned": "top" })]),
         ("options", "rerank", vec![json!([good]), json!({ "explain": "yes" })]),
         ("options", "rerank", vec![json!([good]), json!({ "diversity": 1.5 })]),
+        ("options", "rerank", vec![json!([good]), json!({ "minOverlap": -0.1 })]),
+        ("options", "rerank", vec![json!([good]), json!({ "minOverlap": "high" })]),
         ("options", "rerank", vec![json!([good]), json!({ "explain": -3 })]),
         ("learning", "setLearning", vec![json!({ "steps": 0 })]),
         ("learning", "setLearning", vec![json!({ "steps": "many" })]),

@@ -5,6 +5,7 @@
 pub mod explain;
 pub mod memo;
 pub mod order;
+pub mod overlap;
 pub mod score;
 
 use std::task::{Context, Poll, Waker};
@@ -234,7 +235,7 @@ impl Ranker {
     /// scores keep the server's order too.
     pub fn rerank(&self, events: &[Event], candidates: &[Candidate], options: &RerankOptions) -> Result<Vec<Ranked>> {
         let scored = ready(self.score(events, Candidates::Listed(candidates), options, &mut Memo::none()))?;
-        Ok(order::ranked(candidates, scored.scored.terms(&self.weights()), scored.vectors.as_deref(), &options.budget))
+        Ok(order::ranked(candidates, scored.scored.terms(&self.weights()), scored.vectors.as_deref(), &options.budget).0)
     }
 
     /// The one scoring path: the session window's state, each candidate's fit and the inputs

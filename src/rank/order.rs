@@ -1,12 +1,14 @@
 //! The ordering stage: scores → positions. One rule everywhere (re-ranking, evaluation,
 //! calibration, the baseline): higher scores first by `total_cmp`, and equal scores keep the
 //! server's order. The consistency budget ([`Budget`]) acts here, after scoring: the
-//! personalization blend scales the personal terms, pinned positions stay, and no item moves
-//! more than `max_displacement` places.
+//! personalization blend scales the personal terms, pinned positions stay, no item moves
+//! more than `max_displacement` places, and the page's rank-biased overlap with the server's
+//! order stays at least `min_overlap` ([`arrange`]).
 
 use std::cmp::Ordering;
 
 use crate::api::{Budget, Candidate, Ranked};
+use crate::rank::overlap::{RBO_PERSISTENCE, rbo_with_identity};
 use crate::rank::score::Terms;
 
 /// A score the ordering rule can compare: f32 for the model, f64 for model-free baselines.
@@ -148,23 +150,72 @@ pub fn diverse_order(scores: &[f32], vectors: &[f32], budget: &Budget) -> Vec<us
     place(n, budget, choose)
 }
 
-/// `candidates` (server order) with their scores' terms, ordered under `budget`, as
-/// re-ranked items (each with the score it was ordered by). `vectors` (`[n, d]`, the
-/// candidates' item vectors) are read when `budget.diversity` is above 0.
-pub fn ranked(candidates: &[Candidate], terms: Vec<Terms>, vectors: Option<&[f32]>, budget: &Budget) -> Vec<Ranked> {
-    let scores: Vec<f32> = terms.iter().map(|t| blended(t, budget.personalization)).collect();
-    let mut terms: Vec<Option<Terms>> = terms.into_iter().map(Some).collect();
-    let positions = match vectors.filter(|v| budget.diversity > 0.0 && !v.is_empty()) {
-        Some(vectors) => diverse_order(&scores, vectors, budget),
-        None => budgeted_order(&scores, budget),
+/// Halvings of the blend [`arrange`] tries when the overlap floor binds: the blend it finds is
+/// within `personalization / 2^12` of the largest that keeps the floor.
+const FLOOR_STEPS: usize = 12;
+
+/// An ordered page: server positions in their new order, and the personalization blend they
+/// were ordered under (the budget's, or lower where `min_overlap` required it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arranged {
+    /// Server positions (0-based) in their new order, best first.
+    pub positions: Vec<usize>,
+    /// The blend applied.
+    pub personalization: f32,
+}
+
+/// The ordering stage: `terms` (server order) under `budget`. Pins, the displacement bound and
+/// diversity act as in [`budgeted_order`] and [`diverse_order`] (diversity only with `vectors`,
+/// `[n, d]`). When the budget's blend would leave the page's rank-biased overlap (p = 0.9) with
+/// the server's order below `budget.min_overlap`, the blend is lowered, by bisection between 0
+/// and the budget's, to the largest found that keeps it: a per-page guarantee of consistency
+/// that spends personalization where it moves the page least. (At blend 0 only the server's
+/// term counts; that page is kept even if server scores order it otherwise.)
+pub fn arrange(terms: &[Terms], vectors: Option<&[f32]>, budget: &Budget) -> Arranged {
+    let vectors = vectors.filter(|v| budget.diversity > 0.0 && !v.is_empty());
+    let at = |personalization: f32| {
+        let scores: Vec<f32> = terms.iter().map(|t| blended(t, personalization)).collect();
+        let positions = match vectors {
+            Some(vectors) => diverse_order(&scores, vectors, budget),
+            None => budgeted_order(&scores, budget),
+        };
+        Arranged { positions, personalization }
     };
-    positions
+    let keeps = |page: &Arranged| rbo_with_identity(&page.positions, RBO_PERSISTENCE) >= f64::from(budget.min_overlap);
+    let full = at(budget.personalization);
+    if budget.min_overlap <= 0.0 || keeps(&full) {
+        return full;
+    }
+    let (mut low, mut high) = (0.0f32, budget.personalization);
+    let mut best = at(0.0);
+    for _ in 0..FLOOR_STEPS {
+        let page = at(0.5 * (low + high));
+        if keeps(&page) {
+            low = page.personalization;
+            best = page;
+        } else {
+            high = page.personalization;
+        }
+    }
+    best
+}
+
+/// `candidates` (server order) with their scores' terms, ordered under `budget`
+/// ([`arrange`]), as re-ranked items (each with the score it was ordered by), and the blend
+/// applied. `vectors` (`[n, d]`, the candidates' item vectors) are read when
+/// `budget.diversity` is above 0.
+pub fn ranked(candidates: &[Candidate], terms: Vec<Terms>, vectors: Option<&[f32]>, budget: &Budget) -> (Vec<Ranked>, f32) {
+    let Arranged { positions, personalization } = arrange(&terms, vectors, budget);
+    let scores: Vec<f32> = terms.iter().map(|t| blended(t, personalization)).collect();
+    let mut terms: Vec<Option<Terms>> = terms.into_iter().map(Some).collect();
+    let ranked = positions
         .into_iter()
         .enumerate()
         .filter_map(|(position, index)| {
             Some(Ranked { id: candidates.get(index)?.id.clone(), score: *scores.get(index)?, rank: position.saturating_add(1), server_rank: index.saturating_add(1), terms: terms.get_mut(index)?.take()?, why: None })
         })
-        .collect()
+        .collect();
+    (ranked, personalization)
 }
 
 #[cfg(test)]
@@ -177,7 +228,7 @@ mod tests {
     fn the_budget_keeps_pins_and_bounds_every_move() {
         // Scores reversed: unconstrained, the list turns upside down.
         let scores: Vec<f32> = (0..8).map(|i| i as f32).collect();
-        let b = |max_displacement, pinned| Budget { personalization: 1.0, max_displacement, pinned, diversity: 0.0 };
+        let b = |max_displacement, pinned| Budget { max_displacement, pinned, ..Budget::default() };
         assert_eq!(budgeted_order(&scores, &b(None, 0)), vec![7, 6, 5, 4, 3, 2, 1, 0]);
         assert_eq!(budgeted_order(&scores, &b(None, 2)), vec![0, 1, 7, 6, 5, 4, 3, 2]);
         assert_eq!(budgeted_order(&scores, &b(Some(0), 0)), (0..8).collect::<Vec<_>>());
@@ -231,6 +282,34 @@ mod tests {
             // (Relevance is the score min-max scaled: a monotone map, so the same order.)
             assert_eq!(diverse_order(&scores, &vectors, &plain), budgeted_order(&scores, &plain));
         }
+    }
+
+    #[test]
+    fn the_overlap_floor_holds_on_every_page_and_lowers_the_blend_no_more_than_needed() {
+        let mut rng = StdRng::seed_from_u64(11);
+        for _ in 0..200 {
+            let n = rng.random_range(1..60usize);
+            // The server's term falls with the server position; personal terms are noise.
+            let terms: Vec<Terms> = (0..n).map(|i| Terms { server: -(1.0 + i as f32).ln(), fit: rng.random_range(-3.0..3.0), ..Terms::default() }).collect();
+            let floor = rng.random_range(0.0..1.0f32);
+            let budget = Budget { min_overlap: floor, pinned: rng.random_range(0..3usize), ..Budget::default() };
+            let page = arrange(&terms, None, &budget);
+            let overlap = rbo_with_identity(&page.positions, RBO_PERSISTENCE);
+            assert!(overlap >= f64::from(floor), "overlap {overlap} under the floor {floor}");
+            assert!((0.0..=1.0).contains(&page.personalization));
+            let unbounded = arrange(&terms, None, &Budget { min_overlap: 0.0, ..budget });
+            if rbo_with_identity(&unbounded.positions, RBO_PERSISTENCE) >= f64::from(floor) {
+                assert_eq!(page, unbounded, "a floor that holds anyway changes nothing");
+            } else {
+                // The bisection's last step above the blend found breaks the floor.
+                let more = arrange(&terms, None, &Budget { personalization: page.personalization + 1.0 / 4096.0, min_overlap: 0.0, ..budget });
+                assert!(rbo_with_identity(&more.positions, RBO_PERSISTENCE) < f64::from(floor), "blend {} could go higher", page.personalization);
+            }
+        }
+        // A floor of 1 keeps the server's order.
+        let terms: Vec<Terms> = (0..5).map(|i| Terms { server: -(i as f32), fit: i as f32, ..Terms::default() }).collect();
+        assert_eq!(arrange(&terms, None, &Budget { min_overlap: 1.0, ..Budget::default() }).positions, vec![0, 1, 2, 3, 4]);
+        assert_eq!(arrange(&terms, None, &Budget::default()).positions, vec![4, 3, 2, 1, 0]);
     }
 
     #[test]

@@ -56,6 +56,12 @@ export interface RerankOptions {
    */
   diversity?: number;
   /**
+   * In [0, 1] (default 0, none): the page's rank-biased overlap (p = 0.9) with the server's
+   * order stays at least this. Where `personalization` would move the page further, the blend
+   * is lowered for that page alone (a per-page consistency guarantee).
+   */
+  minOverlap?: number;
+  /**
    * Give the top items a `why`: true explains the first 10, a count (an integer ≥ 0) that
    * many. Each session event's part is measured by leaving it out (occlusion).
    */

@@ -18,7 +18,7 @@ export async function storefront(url: string): Promise<RankedItem[]> {
   await p.setLearning({ learningRate: 0.1, every: 2 });
   await p.setLimits({ candidates: 200, titleChars: 128 });
   const ranked: RankedItem[] = await p.rerank([{ id: "1", title: "Zelda", price: 59.99, serverScore: 0.3 }], { serverOrder: true });
-  const explained = await p.rerank([{ id: "1", title: "Zelda" }], { explain: true, personalization: 0.5, maxDisplacement: 2, pinned: 1 });
+  const explained = await p.rerank([{ id: "1", title: "Zelda" }], { explain: true, personalization: 0.5, maxDisplacement: 2, pinned: 1, minOverlap: 0.8 });
   const because: string | undefined = explained[0]?.why?.find((w: Why) => w.kind === "session-item")?.itemId;
   const kind: WhyKind | undefined = explained[0]?.why?.[0]?.kind;
   const state: Uint8Array = await p.exportState();
