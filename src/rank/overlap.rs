@@ -21,14 +21,14 @@ pub fn rbo_with_identity(ranking: &[usize], p: f64) -> f64 {
         // Depth d = depth + 1 adds `item` to one prefix and `depth` to the other.
         for x in [item, depth] {
             if let Some(s) = seen.get_mut(x) {
-                *s += 1;
+                *s = s.saturating_add(1);
                 if *s == 2 {
-                    overlap += 1;
+                    overlap = overlap.saturating_add(1);
                 }
             }
         }
         weight *= p;
-        sum += weight * overlap as f64 / (depth + 1) as f64;
+        sum += weight * overlap as f64 / (depth as f64 + 1.0);
     }
     // X_k / k · p^k + (1 − p)/p · Σ_d X_d / d · p^d, with X_k = k (same items).
     weight + (1.0 - p) / p * sum
@@ -40,8 +40,9 @@ pub fn kendall_tau_with_identity(ranking: &[usize]) -> f64 {
     if n < 2 {
         return 1.0;
     }
-    let discordant: usize = (0..n).map(|i| (i + 1..n).filter(|&j| ranking[i] > ranking[j]).count()).sum();
-    let pairs = (n * (n - 1) / 2) as f64;
+    let later = |i: usize| ranking.get(i.saturating_add(1)..).unwrap_or(&[]);
+    let discordant = ranking.iter().enumerate().map(|(i, &a)| later(i).iter().filter(|&&b| a > b).count()).fold(0usize, usize::saturating_add);
+    let pairs = n as f64 * (n as f64 - 1.0) / 2.0;
     1.0 - 2.0 * discordant as f64 / pairs
 }
 
