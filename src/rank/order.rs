@@ -307,7 +307,7 @@ mod tests {
             }
         }
         // A floor of 1 keeps the server's order.
-        let terms: Vec<Terms> = (0..5).map(|i| Terms { server: -(i as f32), fit: i as f32, ..Terms::default() }).collect();
+        let terms: Vec<Terms> = (0..5).map(|i| Terms { server: -(i as f32), fit: 2.0 * i as f32, ..Terms::default() }).collect();
         assert_eq!(arrange(&terms, None, &Budget { min_overlap: 1.0, ..Budget::default() }).positions, vec![0, 1, 2, 3, 4]);
         assert_eq!(arrange(&terms, None, &Budget::default()).positions, vec![4, 3, 2, 1, 0]);
     }
