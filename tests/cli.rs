@@ -155,3 +155,49 @@ fn keygen_and_sign_make_a_bundle_that_loads_only_under_its_key() {
     // Without a pinned key the signed bundle loads like any other.
     pocketrank::Personalizer::from_bundle_bytes(&signed).unwrap();
 }
+
+#[test]
+fn beyond_window_features_count_what_the_window_and_the_profile_hold() {
+    let data = std::env::temp_dir().join(format!("pocketrank-retail-full-{}", std::process::id()));
+    let (ok, _, stderr) = pocketrank(&["convert-retail", "--data", "../shared/data/retail", "--out", data.to_str().unwrap(), "--max-len", "0"]);
+    assert!(ok, "{stderr}");
+    let out = data.join("features.tsv");
+    let (ok, stdout, stderr) = pocketrank(&["eval", "--model", "models/retail", "--data", data.to_str().unwrap(), "--protocol", "sampled-100", "--users", "80", "--learn-beyond-window", "--features-out", out.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("candidate rows (test split) written"), "{stdout}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next().unwrap().split('\t').collect::<Vec<_>>(), pocketrank::offline::beyond::FEATURE_COLUMNS);
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split('\t').collect()).collect();
+    assert!(!rows.is_empty() && rows.len() % 100 == 0, "{} rows: 100 a user", rows.len());
+    // Each user's history (the sequence without its test target), from the converted data.
+    let sequences: std::collections::HashMap<String, Vec<String>> = std::fs::read_to_string(data.join("sequences.tsv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (user, items) = l.split_once('\t').unwrap();
+            let items: Vec<String> = items.split(' ').map(String::from).collect();
+            (user.to_string(), items[..items.len() - 1].to_vec())
+        })
+        .collect();
+    for user in rows.chunks(100) {
+        let history = &sequences[user[0][0]];
+        assert!(history.len() > 50 && user[0][1] == history.len().to_string(), "only users with events beyond the window");
+        assert_eq!(user.iter().filter(|r| r[3] == "1").count(), 1, "one target among the candidates");
+        let (older, window) = history.split_at(history.len() - 50);
+        // The profile keeps the 500 most recently bought distinct items.
+        let whole = older.iter().collect::<std::collections::HashSet<_>>().len() <= pocketrank::profile::PROFILE_ITEMS;
+        for r in user {
+            let count = |events: &[String]| events.iter().filter(|i| *i == r[2]).count().to_string();
+            assert_eq!(r[6], count(window), "window_times of {}", r[2]);
+            if whole {
+                assert_eq!(r[8], count(older), "profile_times of {}", r[2]);
+            }
+            assert_eq!(r[7] == "-1", r[6] == "0", "window_age is −1 exactly when the window never bought it");
+            assert_eq!(r[9] == "-1", r[8] == "0", "profile_place is −1 exactly when the profile lacks it");
+            let rate: f64 = r[11].parse().unwrap();
+            assert!((0.0..1.0).contains(&rate));
+        }
+    }
+}

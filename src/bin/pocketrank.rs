@@ -245,6 +245,11 @@ enum Command {
         /// Events a replayed visit holds, with --learn-beyond-window (25: a retail invoice's mean).
         #[arg(long, default_value_t = 25)]
         visit_len: usize,
+        /// With --learn-beyond-window: instead of the four systems, write what the repeat prior
+        /// could read, one TSV row a candidate (`offline::beyond::repeat_features`), for
+        /// scripts/beyond_window_ceiling.py.
+        #[arg(long, requires = "learn_beyond_window")]
+        features_out: Option<PathBuf>,
     },
     /// Re-rank a request file ({"events": [...], "candidates": [...], "options": {...}}), or
     /// the first test sessions of a data set with their server candidates.
@@ -375,6 +380,9 @@ enum Command {
         /// Where to draw the test trade-off (PNG).
         #[arg(long)]
         plot: Option<PathBuf>,
+        /// Also write each test page's terms (TSV) for scripts/consistency_policies.py.
+        #[arg(long)]
+        terms_out: Option<PathBuf>,
     },
     /// How faithful the explanations are: leave-one-out checks, deletion curves (explanation,
     /// attention and random orders) and validity on the test sessions of the server-rerank
@@ -582,7 +590,7 @@ fn run(cli: Cli) -> Result<()> {
             let provenance = model_dir::Provenance { command: &command_line(), teacher: Some(&teacher), validated_run: final_fit_of.as_deref(), references: &references };
             model_dir::write_model_dir(&data, &out, &config, &device, None, &guidance, provenance)
         }
-        Command::Eval { model, data, protocol, split, users, candidates, only_targets, json, learn_k, learn_visits, learning, learn_beyond_window, visit_len } => {
+        Command::Eval { model, data, protocol, split, users, candidates, only_targets, json, learn_k, learn_visits, learning, learn_beyond_window, visit_len, features_out } => {
             let (protocol, split) = (Protocol::parse(&protocol)?, Split::parse(&split)?);
             let job = pipeline::evaluation::EvalJob { model: &model, data: &data, protocol, split, users, candidates: candidates.as_deref(), only_targets: only_targets.as_deref() };
             let prepared = pipeline::evaluation::prepare(&job)?;
@@ -591,6 +599,12 @@ fn run(cli: Cli) -> Result<()> {
             }
             let started = Instant::now();
             let bar = progress(prepared.cases.len(), protocol.name());
+            if let Some(out) = &features_out {
+                let rows = pipeline::evaluation::beyond_window_features(prepared, visit_len, out, || bar.inc(1))?;
+                bar.finish_and_clear();
+                println!("{rows} candidate rows ({} split) written to {} in {:.1} s", split.name(), out.display(), started.elapsed().as_secs_f64());
+                return Ok(());
+            }
             if learn_beyond_window {
                 let report = pipeline::evaluation::beyond_window(prepared, learning.as_deref(), visit_len, || bar.inc(1))?;
                 bar.finish_and_clear();
@@ -688,8 +702,8 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
             Ok(())
         }
-        Command::Consistency { model, data, plot } => {
-            let report = pipeline::consistency::run(&model, &data, plot.as_deref())?;
+        Command::Consistency { model, data, plot, terms_out } => {
+            let report = pipeline::consistency::run(&model, &data, plot.as_deref(), terms_out.as_deref())?;
             println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
             Ok(())
         }

@@ -23,6 +23,7 @@ use crate::offline::data::Dataset;
 use crate::offline::eval::{Case, Metrics, mean_se, ndcg10, play_visit};
 use crate::offline::servers::TransitionServer;
 use crate::profile::Profile;
+use crate::rank::score::Terms;
 use crate::rank::{Candidates, Memo, order, ready};
 use crate::Personalizer;
 
@@ -161,6 +162,65 @@ pub fn evaluate_beyond_window(personalizer: &mut Personalizer, data: &Dataset, c
     personalizer.forget()?;
     personalizer.set_learning(learning.clone())?;
     Ok(outcomes)
+}
+
+/// The columns of [`repeat_features`]' rows.
+pub const FEATURE_COLUMNS: [&str; 12] = ["user", "history", "item", "target", "fit", "rule", "window_times", "window_age", "profile_times", "profile_place", "older_fit", "repeat_rate"];
+
+/// What the repeat prior could read, candidate by candidate, for an offline look at its
+/// ceiling (`scripts/beyond_window_ceiling.py`): for each case with events beyond the window,
+/// one row a candidate ([`FEATURE_COLUMNS`]): the shipped model's fit and rule term for the
+/// last `window` events; how often the window bought the item and how many events ago it last
+/// did (−1: never); how often the long-term profile of the older events (replayed visit by
+/// visit, learning off) holds it and its place there (0: the most recently bought; −1: not
+/// held); the fit for the `window` events before the window; and the user's repeat rate (the
+/// share of the history's events that buy an item bought before).
+pub fn repeat_features(personalizer: &mut Personalizer, data: &Dataset, cases: &[Case], window: usize, visit: usize, mut tick: impl FnMut()) -> Result<Vec<Vec<String>>> {
+    let server = TransitionServer::fit(data);
+    let off = LearnConfig { enabled: false, ..personalizer.learning().clone() };
+    let mut rows = Vec::new();
+    for case in cases {
+        let history = &data.users[case.user].1[..case.history_len];
+        let (older, recent) = history.split_at(history.len().saturating_sub(window));
+        if older.is_empty() {
+            tick();
+            continue;
+        }
+        let profile = replay(personalizer, data, &server, case, older, visit, &off)?;
+        let places: std::collections::HashMap<String, usize> = profile.entries().into_iter().rev().enumerate().map(|(place, (id, _))| (id, place)).collect();
+        let ranker = personalizer.ranker();
+        let candidates = data.candidate_list(&case.candidates);
+        let options = RerankOptions::server_order(case.server_order);
+        let fits = |events: &[usize]| -> Result<Vec<Terms>> { Ok(ready(ranker.score_for(&data.events(events), None, Candidates::Listed(&candidates), &options, &mut Memo::none()))?.scored.terms(&ranker.weights())) };
+        let now = fits(recent)?;
+        let before = fits(&older[older.len().saturating_sub(window)..])?;
+        let mut seen = std::collections::HashSet::new();
+        let repeats = history.iter().filter(|&&i| !seen.insert(i)).count();
+        let repeat_rate = repeats as f64 / history.len().max(1) as f64;
+        for ((&item, t), b) in case.candidates.iter().zip(&now).zip(&before) {
+            let id = &data.ids[item];
+            let window_times = recent.iter().filter(|&&i| i == item).count();
+            let window_age = recent.iter().rev().position(|&i| i == item).map_or(-1, |age| age as i64);
+            let place = places.get(id).map_or(-1, |&p| p as i64);
+            rows.push(vec![
+                data.users[case.user].0.clone(),
+                history.len().to_string(),
+                id.clone(),
+                u8::from(item == case.target).to_string(),
+                t.fit.to_string(),
+                t.rule.to_string(),
+                window_times.to_string(),
+                window_age.to_string(),
+                profile.times(id).to_string(),
+                place.to_string(),
+                b.fit.to_string(),
+                format!("{repeat_rate:.6}"),
+            ]);
+        }
+        tick();
+    }
+    personalizer.forget()?;
+    Ok(rows)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use crate::error::Result;
 use crate::offline::data::Dataset;
 use crate::offline::eval::{Case, ndcg10};
 use crate::rank::overlap::{RBO_PERSISTENCE, kendall_tau_with_identity, rbo_with_identity};
+use crate::rank::score::Terms;
 use crate::rank::{Candidates, Memo, Ranker, order, ready};
 
 /// One setting's figures, means over the cases.
@@ -59,8 +60,9 @@ fn ild10(ranking: &[usize], vectors: &[f32], d: usize) -> f64 {
 }
 
 /// NDCG@10, RBO, τ and ILD@10 for each budget of `budgets` over `cases` (server-ordered
-/// lists). Each case is scored once; only the ordering stage runs per budget.
-pub fn sweep(ranker: &Ranker, data: &Dataset, cases: &[Case], budgets: &[Budget]) -> Result<Vec<Point>> {
+/// lists). Each case is scored once; only the ordering stage runs per budget. `page` sees each
+/// case's terms (server order), for a look at other ordering policies offline.
+pub fn sweep(ranker: &Ranker, data: &Dataset, cases: &[Case], budgets: &[Budget], mut page: impl FnMut(&Case, &[Terms])) -> Result<Vec<Point>> {
     let mut totals = vec![(0.0, 0.0, 0.0, 0.0); budgets.len()];
     let weights = ranker.weights();
     let d = ranker.config().item.d_model;
@@ -73,6 +75,7 @@ pub fn sweep(ranker: &Ranker, data: &Dataset, cases: &[Case], budgets: &[Budget]
         let scored = ready(ranker.score(&events, Candidates::Listed(&candidates), &RerankOptions { server_order: case.server_order, ..options.clone() }, &mut Memo::none()))?;
         let vectors = scored.vectors.unwrap_or_default();
         let terms = scored.scored.terms(&weights);
+        page(case, &terms);
         for (total, budget) in totals.iter_mut().zip(budgets) {
             let ranking = order::arrange(&terms, Some(&vectors), budget).positions;
             let ndcg = ndcg10(ranking.iter().position(|&i| case.candidates.get(i) == Some(&case.target)));

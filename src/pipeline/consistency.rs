@@ -13,11 +13,12 @@ use burn::tensor::Device;
 use serde_json::json;
 
 use crate::api::Budget;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::offline::consistency::sweep;
 use crate::offline::data::{Dataset, Split};
 use crate::offline::eval::{Protocol, cases};
 use crate::pipeline::load_ranker;
+use crate::rank::score::Terms;
 
 /// The settings swept: every blend 0, 0.1, …, 1 alone (the plotted curve); blends under a
 /// displacement bound or with pinned top slots; and diversity on the fully personal list.
@@ -43,12 +44,28 @@ fn budgets() -> Vec<Budget> {
     out
 }
 
-/// Sweep validation and test; optionally draw the test blend curve to `plot`.
-pub fn run(model: &Path, data_dir: &Path, plot: Option<&Path>) -> Result<serde_json::Value> {
+/// The columns of the rows `terms_out` gets: the user, the target's server position (−1: not in
+/// the list), and per candidate in server order (comma-separated) the server term, the personal
+/// terms (fit and the fixed terms, what the blend scales) and the fixed terms alone.
+pub const TERM_COLUMNS: [&str; 5] = ["user", "target", "server", "personal", "fixed"];
+
+/// Sweep validation and test; optionally draw the test blend curve to `plot`, and write each
+/// test page's terms to `terms_out` (TSV, [`TERM_COLUMNS`]; scripts/consistency_policies.py).
+pub fn run(model: &Path, data_dir: &Path, plot: Option<&Path>, terms_out: Option<&Path>) -> Result<serde_json::Value> {
     let ranker = load_ranker(model, Device::flex())?;
     let data = Dataset::load(data_dir)?;
-    let validation = sweep(&ranker, &data, &cases(&data, data_dir, Protocol::ServerRerank, Split::Validation)?, &budgets())?;
-    let test = sweep(&ranker, &data, &cases(&data, data_dir, Protocol::ServerRerank, Split::Test)?, &budgets())?;
+    let validation = sweep(&ranker, &data, &cases(&data, data_dir, Protocol::ServerRerank, Split::Validation)?, &budgets(), |_, _| ())?;
+    let mut rows = vec![TERM_COLUMNS.join("\t")];
+    let joined = |terms: &[Terms], term: fn(&Terms) -> f32| terms.iter().map(|t| term(t).to_string()).collect::<Vec<_>>().join(",");
+    let test = sweep(&ranker, &data, &cases(&data, data_dir, Protocol::ServerRerank, Split::Test)?, &budgets(), |case, terms| {
+        if terms_out.is_some() {
+            let target = case.candidates.iter().position(|&c| c == case.target).map_or(-1, |p| p as i64);
+            rows.push([data.users[case.user].0.clone(), target.to_string(), joined(terms, |t| t.server), joined(terms, |t| t.fit + t.fixed()), joined(terms, Terms::fixed)].join("\t"));
+        }
+    })?;
+    if let Some(path) = terms_out {
+        std::fs::write(path, rows.join("\n") + "\n").map_err(|e| Error::io(path, e))?;
+    }
     if let Some(path) = plot {
         let mut curve: Vec<_> = test.iter().filter(|p| p.max_displacement.is_none() && p.pinned == 0 && p.diversity == 0.0).copied().collect();
         curve.sort_by(|a, b| a.personalization.total_cmp(&b.personalization));

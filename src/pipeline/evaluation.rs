@@ -92,6 +92,17 @@ pub fn beyond_window(prepared: Prepared, learning: Option<&str>, visit_len: usiz
     Ok(BeyondReport { window, visit_len, learning: config, users: outcomes.len(), rows: beyond::table(&outcomes) })
 }
 
+/// [`beyond::repeat_features`] on `prepared`'s cases, written to `out` as TSV with a header;
+/// returns the rows written.
+pub fn beyond_window_features(prepared: Prepared, visit_len: usize, out: &Path, tick: impl FnMut()) -> Result<usize> {
+    let window = prepared.ranker.max_events();
+    let mut personalizer = Personalizer::new(prepared.ranker)?;
+    let rows = beyond::repeat_features(&mut personalizer, &prepared.dataset, &prepared.cases, window, visit_len, tick)?;
+    let text: String = std::iter::once(beyond::FEATURE_COLUMNS.join("\t")).chain(rows.iter().map(|r| r.join("\t"))).map(|line| line + "\n").collect();
+    std::fs::write(out, text).map_err(|e| Error::io(out, e))?;
+    Ok(rows.len())
+}
+
 /// The protocols the population loop evaluates on, in report order.
 pub const POPULATION_PROTOCOLS: [Protocol; 2] = [Protocol::ServerRerank, Protocol::Sampled100];
 

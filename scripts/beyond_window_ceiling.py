@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""How far can the repeat prior take learning beyond the window? An offline look at the
+candidate rows of `pocketrank eval --learn-beyond-window --features-out FILE` (one row a
+candidate, 100 a user: sampled-100).
+
+    pip install numpy
+    python3 scripts/beyond_window_ceiling.py FILE --model models/retail
+
+It checks that the rows reproduce the shipped scoring (frozen: fit + rule + w·[bought in the
+window]; profile: + w·log2(1 + times bought beyond it), `src/rank/score.rs`), then reports,
+for users with more than 50 events:
+
+- NDCG@10 by where the target lies: bought in the window, bought only beyond it, never bought;
+- the best the two repeat weights (window, profile) can do when chosen per band of the user's
+  repeat rate, in sample: an upper bound on any repeat prior that reads the profile, the
+  window's purchases and how much this shopper re-buys;
+- the re-purchase rate of each item (with --train-data: consumables are re-bought, gifts are
+  not), counted on the training histories;
+- the repeat weights with the times bought in the window, how long ago, the profile's recency
+  (and the re-purchase rate) added, fitted on one half of the users and measured on the other
+  (and the reverse);
+- blending in the fit of the 50 events before the window (a second, older session state).
+
+Ties rank as the scorer ranks them: equal scores keep the candidates' order.
+"""
+
+import argparse
+import json
+import math
+import os
+
+import numpy as np
+
+K = 10
+
+
+def load(path):
+    with open(path) as f:
+        header = f.readline().rstrip("\n").split("\t")
+        rows = [line.rstrip("\n").split("\t") for line in f]
+    col = {name: i for i, name in enumerate(header)}
+    num = lambda name: np.array([float(r[col[name]]) for r in rows]).reshape(-1, 100)
+    users = np.array([r[col["user"]] for r in rows]).reshape(-1, 100)
+    assert (users == users[:, :1]).all(), "100 candidate rows a user, in order"
+    out = {name: num(name) for name in header if name not in ("user", "item")}
+    out["item"] = np.array([r[col["item"]] for r in rows]).reshape(-1, 100)
+    return out
+
+
+def repurchase_log_odds(data_dir, prior=5.0):
+    """Each item's re-purchase log-odds against the catalog's, counted on the training part
+    (each history without its last two items) of `data_dir`/sequences.tsv: of the shoppers who
+    bought it, the share who bought it again, shrunk towards the catalog's share by `prior`
+    shoppers' worth."""
+    buyers, again = {}, {}
+    with open(os.path.join(data_dir, "sequences.tsv")) as f:
+        next(f)
+        for line in f:
+            items = line.rstrip("\n").split("\t")[1].split()[:-2]
+            counts = {}
+            for i in items:
+                counts[i] = counts.get(i, 0) + 1
+            for i, n in counts.items():
+                buyers[i] = buyers.get(i, 0) + 1
+                again[i] = again.get(i, 0) + (n >= 2)
+    overall = sum(again.values()) / max(1, sum(buyers.values()))
+    logit = lambda p: math.log(p / (1 - p))
+    return {i: logit((again[i] + prior * overall) / (buyers[i] + prior)) - logit(overall) for i in buyers}
+
+
+def ndcg(scores, target):
+    """Per-user NDCG@10 of the target (row of `target` with the 1)."""
+    t = target.argmax(1)
+    has = target.sum(1) > 0
+    ts = scores[np.arange(len(t)), t][:, None]
+    before = (scores > ts).sum(1) + ((scores == ts) & (np.arange(100)[None, :] < t[:, None])).sum(1)
+    return np.where(has & (before < K), 1.0 / np.log2(before + 2), 0.0)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("features")
+    ap.add_argument("--model", required=True, help="model directory (its config.json's head.repeat_log_odds)")
+    ap.add_argument("--train-data", help="the data set the model was trained on (convert-retail --until … --max-len 0): adds each item's re-purchase rate as a feature")
+    args = ap.parse_args()
+    with open(os.path.join(args.model, "config.json")) as f:
+        w = json.load(f)["head"]["repeat_log_odds"]
+    d = load(args.features)
+    long = d["history"][:, 0] > 50
+    target = d["target"]
+    base = d["fit"] + d["rule"]
+    bought = (d["window_times"] > 0).astype(float)
+    profile = np.where(d["profile_times"] > 0, np.log2(1 + d["profile_times"]), 0.0)
+    frozen = ndcg(base + w * bought, target)
+    with_profile = ndcg(base + w * (bought + profile), target)
+    print(f"users with more than 50 events: {long.sum()}")
+    print(f"frozen {frozen[long].mean():.4f}, profile {with_profile[long].mean():.4f} "
+          f"({with_profile[long].mean() / frozen[long].mean() - 1:+.1%}; the eval's frozen and profile-alone rows)")
+
+    in_window = (target * bought).sum(1) > 0
+    beyond = ((target * (d["profile_times"] > 0)).sum(1) > 0) & ~in_window
+    groups = {"bought in the window": in_window, "bought only beyond it": beyond, "never bought": ~in_window & ~beyond}
+    print("\nwhere the target lies        users   frozen  profile")
+    for name, g in groups.items():
+        m = long & g
+        print(f"  {name:<26} {m.sum():5d}   {frozen[m].mean():.3f}    {with_profile[m].mean():.3f}")
+
+    rate = d["repeat_rate"][:, 0]
+    bands = [0, 0.05, 0.15, 0.3, 0.5, 1.01]
+    grid_window = [1.5, 2, 2.5, w, 4, 5]
+    grid_profile = [0, 0.5, 1, 1.5, 2, 3, 4, 5, 6, 8]
+    total = 0.0
+    print("\nrepeat weights chosen per band of the user's repeat rate, in sample (an upper bound)")
+    for lo, hi in zip(bands[:-1], bands[1:]):
+        m = long & (rate >= lo) & (rate < hi)
+        best = max((ndcg(base + a * bought + b * profile, target)[m].sum(), a, b) for a in grid_window for b in grid_profile)
+        total += best[0]
+        print(f"  rate [{lo:.2f}, {hi:.2f}): {m.sum():4d} users, shipped {with_profile[m].mean():.3f}, best {best[0] / m.sum():.3f} (window {best[1]:.2f}, profile {best[2]:.2f})")
+    bound = total / long.sum()
+    print(f"  all: {bound:.4f} ({bound / frozen[long].mean() - 1:+.1%} over frozen)")
+
+    features = {
+        "window": bought,
+        "profile": profile,
+        "log window times": np.log1p(d["window_times"]) - math.log(2) * bought,
+        "window age": np.where(bought > 0, np.log1p(np.maximum(d["window_age"], 0)), 0.0),
+        "profile place": np.where(d["profile_times"] > 0, np.log1p(np.maximum(d["profile_place"], 0)), 0.0),
+    }
+
+    def score(theta):
+        return base + sum(theta[k] * features[k] for k in theta)
+
+    def search(mask):
+        theta = {"window": w, "profile": w}
+        best = ndcg(score(theta), target)[mask].mean()
+        for _ in range(3):
+            for k in features:
+                for step in (-2, -1, -0.5, -0.25, -0.1, 0.1, 0.25, 0.5, 1, 2):
+                    trial = dict(theta, **{k: theta.get(k, 0.0) + step})
+                    v = ndcg(score(trial), target)[mask].mean()
+                    if v > best + 1e-6:
+                        best, theta = v, trial
+        return theta
+
+    if args.train_data:
+        odds = repurchase_log_odds(args.train_data)
+        item_odds = np.vectorize(lambda i: odds.get(i, 0.0))(d["item"])
+        features["re-purchase log-odds"] = np.where((bought > 0) | (profile > 0), item_odds, 0.0)
+        print("\nthe item's re-purchase log-odds added to the repeat prior of a bought item, at weight")
+        for v in (0.5, 1.0, 2.0):
+            r = ndcg(base + w * (bought + profile) + v * features["re-purchase log-odds"], target)[long].mean()
+            print(f"  {v}: {r:.4f}")
+
+    halves = [long & (np.arange(len(rate)) % 2 == 0), long & (np.arange(len(rate)) % 2 == 1)]
+    held_out = [ndcg(score(search(halves[i])), target)[halves[1 - i]].mean() for i in (0, 1)]
+    print(f"\n{len(features)} repeat features ({', '.join(features)}), fitted on one half, measured on the other: {np.mean(held_out):.4f} ({np.mean(held_out) / frozen[long].mean() - 1:+.1%})")
+
+    print("\nblending in the fit of the 50 events before the window (with the shipped repeat prior)")
+    for beta in (0.05, 0.1, 0.2, 0.3, 0.5):
+        v = ndcg(base + beta * d["older_fit"] + w * (bought + profile), target)[long].mean()
+        print(f"  {beta:.2f}: {v:.4f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Other ordering policies than the blend, offline, on the test pages' terms that
+`pocketrank consistency --terms-out FILE` writes (server-rerank, 100 candidates a page):
+could any keep >= 90 % of the full NDCG@10 gain over the server at a mean RBO (p = 0.9) to the
+server order of at least 0.8?
+
+    pip install numpy
+    python3 scripts/consistency_policies.py FILE
+
+It reproduces the sweep's blends (score = server + p * personal, ties in server order; RBO as
+`src/rank/overlap.rs` extrapolates it), then tries:
+
+- gates: full (or strong) personalisation on the pages where a confidence statistic is
+  highest, a weak blend elsewhere, the cut swept over the statistic's quantiles;
+- transforms of the personal score before the blend: only the model's top-k items rise,
+  or only what exceeds the page's median by a margin (a hinge).
+
+For each, the best share of the gain with a mean RBO >= 0.8. These are test pages: the
+server lists were retrieved for the test users, so validation cannot stand in (see
+`src/pipeline/consistency.rs`); nothing here is adopted on their strength.
+"""
+
+import argparse
+
+import numpy as np
+
+P_RBO = 0.9
+
+
+def load(path):
+    with open(path) as f:
+        next(f)
+        rows = [line.rstrip("\n").split("\t") for line in f]
+    vec = lambda i: np.array([[float(x) for x in r[i].split(",")] for r in rows])
+    server, personal, fixed = vec(2), vec(3), vec(4)
+    assert server.shape[1] == 100, "server-rerank pages of 100"
+    return server, personal, fixed, np.array([int(r[1]) for r in rows])
+
+
+class Pages:
+    def __init__(self, server, target):
+        self.server, self.target = server, target
+        self.n = len(target)
+        self.weights = P_RBO ** np.arange(1, 101)
+
+    def measure(self, personal, blend):
+        """Per-page NDCG@10 and RBO of ordering by server + blend * personal."""
+        score = self.server + np.asarray(blend).reshape(-1, 1) * personal
+        index = np.broadcast_to(np.arange(100), score.shape)
+        order = np.lexsort((index, -score), axis=1)
+        at = np.argmax(order == self.target[:, None], axis=1)
+        ndcg = np.where((self.target >= 0) & (at < 10), 1.0 / np.log2(at + 2), 0.0)
+        overlap = np.stack([(order[:, :d] < d).sum(1) for d in range(1, 101)], 1)
+        rbo = self.weights[-1] + (1 - P_RBO) / P_RBO * (self.weights * overlap / np.arange(1, 101)).sum(1)
+        return ndcg, rbo
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("terms")
+    args = ap.parse_args()
+    server, personal, fixed, target = load(args.terms)
+    pages = Pages(server, target)
+    base = pages.measure(personal, 0.0)[0].mean()
+    full = pages.measure(personal, 1.0)[0].mean()
+    share = lambda ndcg: (ndcg - base) / (full - base)
+    print(f"{pages.n} pages: server NDCG@10 {base:.4f}, fully personal {full:.4f}")
+
+    def best(candidates):
+        """The best (share, rbo, label) among (label, personal, blend) with mean RBO >= 0.8."""
+        out = None
+        for label, p, b in candidates:
+            ndcg, rbo = pages.measure(p, b)
+            if rbo.mean() >= 0.8 and (out is None or share(ndcg.mean()) > out[0]):
+                out = (share(ndcg.mean()), rbo.mean(), label)
+        return out
+
+    print("\nthe blend (what `personalization` does)")
+    for p in (0.12, 0.14, 0.16, 0.18):
+        ndcg, rbo = pages.measure(personal, p)
+        print(f"  {p:.2f}: {share(ndcg.mean()):.0%} of the gain, RBO {rbo.mean():.3f}")
+
+    def show(name, found):
+        print(f"  {name:<46} " + ("none reaches RBO 0.8" if found is None else f"{found[0]:.0%} of the gain at RBO {found[1]:.3f} ({found[2]})"))
+
+    stats = {
+        "z-score of the best personal score": (personal.max(1) - personal.mean(1)) / personal.std(1).clip(1e-9),
+        "best personal score over the server's first": personal.max(1) - personal[:, 0],
+        "largest fixed term (transition, repeat)": fixed.max(1),
+        "gap between the two best personal scores": personal.max(1) - np.sort(personal, 1)[:, -2],
+        "cheapness (RBO when fully personal)": pages.measure(personal, 1.0)[1],
+    }
+    print("\ngates: the pages above a quantile of a statistic get blend `high`, the others `low`")
+    for name, stat in stats.items():
+        for high, low in ((1.0, 0.1), (0.3, 0.05)):
+            cuts = np.quantile(stat, np.linspace(0, 1, 21))
+            show(f"{name}, {high}/{low}", best((f"quantile {q:.2f}", personal, np.where(stat >= c, high, low)) for q, c in zip(np.linspace(0, 1, 21), cuts)))
+
+    blends = (0.1, 0.14, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0)
+    print("\ntransforms of the personal score, over blends " + ", ".join(map(str, blends)))
+    ranked = -np.sort(-personal, 1)
+    for k in (2, 3, 5, 10, 20):
+        kth = ranked[:, k - 1:k]
+        lifted = np.where(personal >= kth, personal, kth)
+        show(f"only the top {k} rise", best((f"blend {b}", lifted, b) for b in blends))
+    median = np.median(personal, 1)[:, None]
+    for margin in (0.5, 1.0, 2.0, 3.0):
+        hinge = np.maximum(personal - median - margin, 0.0)
+        show(f"hinge: above the median by {margin}", best((f"blend {b}", hinge, b) for b in blends))
+
+
+if __name__ == "__main__":
+    main()
