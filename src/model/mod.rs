@@ -7,10 +7,12 @@
 
 mod head;
 mod item;
+mod occlusion;
 mod session;
 
 pub use head::{Head, HeadConfig, HeadParams, scale};
 pub use item::{ItemEncoder, ItemEncoderConfig};
+pub use occlusion::FusedSession;
 pub use session::{EVENT_TYPES, SessionEncoder, SessionEncoderConfig};
 
 use burn::config::Config;

@@ -154,9 +154,14 @@ impl Ranker {
         Ok(Occlusion { full, without })
     }
 
-    /// `[e · d]`: the session state of each window with one of its `e ≥ 2` events left out, in
-    /// one batch. `vectors` are the window's `[e, d]` item vectors.
+    /// `[e · d]`: the session state of each window with one of its `e ≥ 2` events left out:
+    /// by the fused pass that shares what the windows have in common (`crate::model::FusedSession`)
+    /// where the ranker has it, else in one batch through burn. `vectors` are the window's
+    /// `[e, d]` item vectors.
     async fn left_out_states(&self, vectors: &[f32], window: &[Event]) -> Result<Vec<f32>> {
+        if let Some(states) = self.fused.as_ref().and_then(|fused| fused.left_out(vectors, &window.iter().map(|ev| ev.kind.index()).collect::<Vec<_>>())) {
+            return Ok(states);
+        }
         let d = self.config.item.d_model;
         let e = window.len();
         let l = e.saturating_sub(1);

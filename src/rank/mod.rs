@@ -41,6 +41,9 @@ pub struct Ranker {
     /// The head as numbers: what scoring computes with (the tensors hold the same values, for
     /// training and for packing a bundle).
     head: HeadParams,
+    /// The session encoder as numbers, for the leave-one-out states of explanations: read on
+    /// the CPU only (a GPU ranker reads nothing back), absent for an encoder it does not cover.
+    fused: Option<crate::model::FusedSession>,
 }
 
 /// Candidates encoded once ([`Ranker::encode_candidates`]), to score many sessions against.
@@ -133,7 +136,8 @@ impl Ranker {
     pub fn from_bundle(bundle: &Bundle, device: Device) -> Result<Ranker> {
         let decoded = crate::bundle::decode(bundle, &device)?;
         let head = read_head(&decoded.model, decoded.config.item.d_model);
-        Ok(Ranker::from_decoded(decoded, device, head))
+        let fused = crate::model::FusedSession::of(&decoded.model.session);
+        Ok(Ranker { fused, ..Ranker::from_decoded(decoded, device, head) })
     }
 
     /// Load a verified bundle onto a GPU with `head`'s numbers (the CPU ranker's), reading
@@ -148,7 +152,7 @@ impl Ranker {
 
     fn from_decoded(decoded: crate::bundle::Decoded, device: Device, head: HeadParams) -> Ranker {
         let crate::bundle::Decoded { config, catalog, tokenizer, model, relations, fingerprint } = decoded;
-        Ranker { model: model.valid(), config, tokenizer, catalog, device, fingerprint, relations, head }
+        Ranker { model: model.valid(), config, tokenizer, catalog, device, fingerprint, relations, head, fused: None }
     }
 
     /// Wrap a model in memory (training validates with the same code path it ships), without
@@ -156,7 +160,8 @@ impl Ranker {
     /// its tensors ([`read_head`]).
     pub fn from_parts(model: Model, config: ModelConfig, tokenizer: TitleTokenizer, catalog: Catalog, device: Device) -> Ranker {
         let head = read_head(&model, config.item.d_model);
-        Ranker { model: model.valid(), config, tokenizer, catalog, device, fingerprint: [0; 32], relations: Relations::default(), head }
+        let fused = crate::model::FusedSession::of(&model.session);
+        Ranker { model: model.valid(), config, tokenizer, catalog, device, fingerprint: [0; 32], relations: Relations::default(), head, fused }
     }
 
     /// The same ranker with other relation tables (calibration scores with a table counted
