@@ -1,34 +1,16 @@
 //! The leave-one-out session states that explanations read (group `flex/occlusion`), for a
-//! window of 20 and of 50 events: burn's batch `[e, e − 1, d]` through `SessionEncoder::newest`
-//! (the reference, what `Ranker::occlusion` ran before), against the fused pass it runs now
+//! window of 20 and of 50 events: burn's batch `[e, e − 1, d]` (`SessionEncoder::left_out`,
+//! the reference, what `Ranker::occlusion` ran before), against the fused pass it runs now
 //! (`pocketrank::model::FusedSession`: the states the windows share computed once, plain f32).
 //! Setup checks that both give the same states (within 1e-5) with the shipped Games weights.
 
 use std::hint::black_box;
 use std::path::Path;
 
-use burn::tensor::{Int, Tensor, TensorData};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use pocketrank::model::{FusedSession, SessionEncoder};
+use pocketrank::model::FusedSession;
 use pocketrank::{Bundle, Ranker};
 use rand::{Rng, SeedableRng};
-
-/// The batch of every window without one event, through burn.
-fn burn_left_out(encoder: &SessionEncoder, device: &burn::tensor::Device, items: &[f32], types: &[usize], d: usize) -> Vec<f32> {
-    let e = types.len();
-    let l = e - 1;
-    let mut batch = Vec::with_capacity(e * l * d);
-    let mut kinds = Vec::with_capacity(e * l);
-    for i in 0..e {
-        for j in (0..e).filter(|&j| j != i) {
-            batch.extend_from_slice(&items[j * d..(j + 1) * d]);
-            kinds.push(types[j] as i64);
-        }
-    }
-    let items = Tensor::<3>::from_data(TensorData::new(batch, [e, l, d]), device);
-    let kinds = Tensor::<2, Int>::from_data(TensorData::new(kinds, [e, l]), device);
-    encoder.newest(items, kinds).into_data().try_to_vec::<f32>().expect("f32 states")
-}
 
 fn occlusion(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -42,10 +24,11 @@ fn occlusion(c: &mut Criterion) {
     for e in [20usize, 50] {
         let items: Vec<f32> = (0..e * d).map(|_| rng.random_range(-2.0..2.0)).collect();
         let types: Vec<usize> = (0..e).map(|_| rng.random_range(0..4)).collect();
-        let reference = burn_left_out(encoder, ranker.device(), &items, &types, d);
+        let burn_left_out = |items: &[f32]| encoder.left_out(items, &types, ranker.device()).into_data().try_to_vec::<f32>().expect("f32 states");
+        let reference = burn_left_out(&items);
         let gap = fused.left_out(&items, &types).expect("states").iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
         assert!(gap < 1e-5, "the fused pass differs from burn's by {gap}");
-        group.bench_with_input(BenchmarkId::from_parameter(format!("burn-batched-{e}ev")), &e, |b, _| b.iter(|| black_box(burn_left_out(encoder, ranker.device(), black_box(&items), &types, d))));
+        group.bench_with_input(BenchmarkId::from_parameter(format!("burn-batched-{e}ev")), &e, |b, _| b.iter(|| black_box(burn_left_out(black_box(&items)))));
         group.bench_with_input(BenchmarkId::from_parameter(format!("fused-prefix-{e}ev")), &e, |b, _| b.iter(|| black_box(fused.left_out(black_box(&items), &types))));
     }
     group.finish();

@@ -5,7 +5,7 @@ use burn::module::{Initializer, Module};
 use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput};
 use burn::nn::attention::MhaInput;
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig};
-use burn::tensor::{Bool, Device, Int, Tensor};
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
 /// Number of event types (view, click, cart, purchase).
 pub const EVENT_TYPES: usize = 4;
@@ -128,6 +128,29 @@ impl SessionEncoder {
             y = last.norm_2.forward(y);
         }
         self.norm.forward(y).reshape([batch, d])
+    }
+
+    /// The state after the newest event of each window of `items` (`[e, d]` item vectors,
+    /// row-major) and `types` (event type ids) with one of its e ≥ 2 events left out: the batch
+    /// `[e, e − 1]` of those windows through [`SessionEncoder::newest`], `[e, d]`. What
+    /// explanations read; `crate::model::FusedSession::left_out` computes the same faster.
+    pub fn left_out(&self, items: &[f32], types: &[usize], device: &Device) -> Tensor<2> {
+        let e = types.len();
+        let d = items.len().checked_div(e).unwrap_or(0).max(1);
+        let l = e.saturating_sub(1);
+        let mut batch = Vec::with_capacity(e * l * d);
+        let mut kinds = Vec::with_capacity(e * l);
+        for i in 0..e {
+            for (j, (row, &kind)) in items.chunks_exact(d).zip(types).enumerate() {
+                if j != i {
+                    batch.extend_from_slice(row);
+                    kinds.push(kind as i64);
+                }
+            }
+        }
+        let items = Tensor::<3>::from_data(TensorData::new(batch, [e, l, d]), device);
+        let kinds = Tensor::<2, Int>::from_data(TensorData::new(kinds, [e, l]), device);
+        self.newest(items, kinds)
     }
 
     /// The attention weights of the last block from the newest event to every event of one

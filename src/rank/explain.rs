@@ -159,25 +159,11 @@ impl Ranker {
     /// where the ranker has it, else in one batch through burn. `vectors` are the window's
     /// `[e, d]` item vectors.
     async fn left_out_states(&self, vectors: &[f32], window: &[Event]) -> Result<Vec<f32>> {
-        if let Some(states) = self.fused.as_ref().and_then(|fused| fused.left_out(vectors, &window.iter().map(|ev| ev.kind.index()).collect::<Vec<_>>())) {
+        let types: Vec<usize> = window.iter().map(|ev| ev.kind.index()).collect();
+        if let Some(states) = self.fused.as_ref().and_then(|fused| fused.left_out(vectors, &types)) {
             return Ok(states);
         }
-        let d = self.config.item.d_model;
-        let e = window.len();
-        let l = e.saturating_sub(1);
-        let mut batch = Vec::with_capacity(e.saturating_mul(l).saturating_mul(d));
-        let mut types = Vec::with_capacity(e.saturating_mul(l));
-        for i in 0..e {
-            for (j, (row, event)) in vectors.chunks_exact(d.max(1)).zip(window).enumerate() {
-                if j != i {
-                    batch.extend_from_slice(row);
-                    types.push(event.kind.index() as i64);
-                }
-            }
-        }
-        let items = Tensor::<3>::from_data(TensorData::new(batch, [e, l, d]), &self.device);
-        let types = Tensor::<2, Int>::from_data(TensorData::new(types, [e, l]), &self.device);
-        read_floats(self.model.session.newest(items, types)).await // [e, d]
+        read_floats(self.model.session.left_out(vectors, &types, &self.device)).await // [e, d]
     }
 
     /// The attention the session transformer's last block pays from the newest event to each
