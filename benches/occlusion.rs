@@ -1,8 +1,10 @@
 //! The leave-one-out session states that explanations read (group `flex/occlusion`), for a
 //! window of 20 and of 50 events: burn's batch `[e, e − 1, d]` (`SessionEncoder::left_out`,
-//! the reference, what `Ranker::occlusion` ran before), against the fused pass it runs now
-//! (`pocketrank::model::FusedSession`: the states the windows share computed once, plain f32).
-//! Setup checks that both give the same states (within 1e-5) with the shipped Games weights.
+//! the reference, what `Ranker::occlusion` ran before session 6), against the fused pass it runs
+//! now (`pocketrank::model::FusedSession`: what the windows share computed once, each block's
+//! tokens of every variant as one matrix). Run it on one core, as the browser computes
+//! (`RAYON_NUM_THREADS=1 cargo bench --bench occlusion`). Setup checks that both give the same
+//! states (within 1e-5) with the shipped Games weights.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -17,7 +19,7 @@ fn occlusion(c: &mut Criterion) {
     let bytes = std::fs::read(root.join("models/games/model.bundle")).expect("shipped model");
     let ranker = Ranker::from_bundle(&Bundle::from_bytes(&bytes).expect("bundle"), burn::tensor::Device::flex()).expect("loads");
     let encoder = &ranker.model().session;
-    let fused = FusedSession::of(encoder).expect("the shipped encoder is one the fused pass covers");
+    let fused = FusedSession::of(encoder, ranker.device()).expect("the shipped encoder is one the fused pass covers");
     let d = ranker.config().item.d_model;
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let mut group = c.benchmark_group("flex/occlusion");

@@ -41,8 +41,8 @@ pub struct Ranker {
     /// The head as numbers: what scoring computes with (the tensors hold the same values, for
     /// training and for packing a bundle).
     head: HeadParams,
-    /// The session encoder as numbers, for the leave-one-out states of explanations: read on
-    /// the CPU only (a GPU ranker reads nothing back), absent for an encoder it does not cover.
+    /// The leave-one-out states of explanations, fused: on the CPU only (a GPU ranker reads
+    /// nothing back), absent for an encoder the fused pass does not cover.
     fused: Option<crate::model::FusedSession>,
 }
 
@@ -136,7 +136,7 @@ impl Ranker {
     pub fn from_bundle(bundle: &Bundle, device: Device) -> Result<Ranker> {
         let decoded = crate::bundle::decode(bundle, &device)?;
         let head = read_head(&decoded.model, decoded.config.item.d_model);
-        let fused = crate::model::FusedSession::of(&decoded.model.session);
+        let fused = crate::model::FusedSession::of(&decoded.model.session, &device);
         Ok(Ranker { fused, ..Ranker::from_decoded(decoded, device, head) })
     }
 
@@ -160,7 +160,7 @@ impl Ranker {
     /// its tensors ([`read_head`]).
     pub fn from_parts(model: Model, config: ModelConfig, tokenizer: TitleTokenizer, catalog: Catalog, device: Device) -> Ranker {
         let head = read_head(&model, config.item.d_model);
-        let fused = crate::model::FusedSession::of(&model.session);
+        let fused = crate::model::FusedSession::of(&model.session, &device);
         Ranker { model: model.valid(), config, tokenizer, catalog, device, fingerprint: [0; 32], relations: Relations::default(), head, fused }
     }
 
