@@ -9,17 +9,17 @@
 //! - from position j on, every event sits one position earlier, so at the first block its
 //!   query, key and value are the same in every variant that holds it: projected once, and its
 //!   attention over the reference's keys before j and its shifted ones from j on is two running
-//!   softmax sums kept once and merged per variant ([`FusedSession::attend_first`]);
+//!   softmax sums kept once and merged per variant (`FusedSession::attend_first`);
 //! - the last block runs for each variant's newest token only.
 //!
 //! So the blocks run for about e²/2 tokens instead of e², and every variant's own tokens of a
-//! block are one batch: attention gathers each token's keys in plain f32 loops (burn's batched
-//! attention cannot express variants of different lengths); the projections, layer norms and
-//! feed-forward run through the encoder's own burn modules on the whole batch, where the
-//! multiply-adds are (burn's CPU backend: `gemm`, simd128 in the browser). At 50 events the
-//! states take 2.8 ms natively on one core against 20 ms for burn's batch of whole windows
-//! (`cargo bench --bench occlusion`), and an explained re-rank 5.2 ms in chromium
-//! (`node benches/browser.mjs cpu`).
+//! block are one batch: the projections and the feed-forward's two layers run through the
+//! encoder's own burn `Linear` modules on the whole batch, where the multiply-adds are (burn's
+//! CPU backend: `gemm`, simd128 in the browser); attention (burn's batched attention cannot
+//! express variants of different lengths), layer norms and GELU are plain f32 loops. At 50
+//! events the states take 2.1 ms natively on one core against 21 ms for burn's batch of whole
+//! windows (`RAYON_NUM_THREADS=1 cargo bench --bench occlusion`), and an explained re-rank
+//! 6.7 ms p50 in chromium (`node benches/browser.mjs cpu`; the README has the runs).
 //!
 //! Pre-norm blocks with exact GELU and the plain softmax are what `SessionEncoderConfig`
 //! builds; an encoder of another kind gets no fused pass and stays on
