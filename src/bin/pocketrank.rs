@@ -621,10 +621,8 @@ fn run(cli: Cli) -> Result<()> {
                 }
                 return Ok(());
             }
-            let pipeline::evaluation::Prepared { ranker, dataset, cases, .. } = prepared;
             if let Some(k) = learn_k {
-                let mut personalizer = pipeline::evaluation::learner(ranker, learning.as_deref())?;
-                let m = eval::evaluate_learning(&mut personalizer, &dataset, &cases, k, learn_visits, || bar.inc(1))?;
+                let (m, settings) = pipeline::evaluation::learning(prepared, learning.as_deref(), k, learn_visits, || bar.inc(1))?;
                 bar.finish_and_clear();
                 let seconds = started.elapsed().as_secs_f64();
                 let users = m.frozen_k.users.max(1) as f64;
@@ -638,11 +636,11 @@ fn run(cli: Cli) -> Result<()> {
                 let (mean, se) = m.paired_difference();
                 println!("  paired per-user difference of NDCG@10  {mean:+.5} ± {se:.5} (standard error)");
                 if json {
-                    println!("{}", m.to_json(protocol, split, k, personalizer.learning(), seconds));
+                    println!("{}", m.to_json(protocol, split, k, &settings, seconds));
                 }
                 return Ok(());
             }
-            let metrics = eval::evaluate(&ranker, &dataset, &cases, || bar.inc(1))?;
+            let metrics = eval::evaluate(&prepared.ranker, &prepared.dataset, &prepared.cases, || bar.inc(1))?;
             bar.finish_and_clear();
             let seconds = started.elapsed().as_secs_f64();
             println!("protocol {} ({} split), {} users, {seconds:.1} s", protocol.name(), split.name(), metrics.users);

@@ -1,6 +1,6 @@
 //! `pocketrank eval` and `pocketrank population`: what they evaluate (the model, the data set,
 //! the protocol's cases), the personalizer the on-device learning protocols run, and the
-//! runs of the beyond-window and population reports; the CLI prints the figures.
+//! runs of the learning, beyond-window and population reports; the CLI prints the figures.
 
 use std::path::Path;
 
@@ -11,7 +11,7 @@ use crate::learn::LearnConfig;
 use crate::offline::{beyond, population};
 use crate::error::{Error, Result};
 use crate::offline::data::{Dataset, Split};
-use crate::offline::eval::{Case, Protocol, select_cases};
+use crate::offline::eval::{self, Case, LearningMetrics, Protocol, select_cases};
 use crate::pipeline::load_ranker;
 use crate::{Personalizer, Ranker};
 
@@ -65,6 +65,15 @@ pub fn learner(ranker: Ranker, settings: Option<&str>) -> Result<Personalizer> {
         personalizer.set_learning(settings_from_json(value, "--learning")?)?;
     }
     Ok(personalizer)
+}
+
+/// On-device learning on `prepared`'s cases ([`eval::evaluate_learning`]: the last `k` events
+/// frozen against learned, at most `visits` visits replayed), with `--learning`'s settings if
+/// given; returns the figures and the settings they were measured with.
+pub fn learning(prepared: Prepared, settings: Option<&str>, k: usize, visits: usize, tick: impl FnMut()) -> Result<(LearningMetrics, LearnConfig)> {
+    let mut personalizer = learner(prepared.ranker, settings)?;
+    let metrics = eval::evaluate_learning(&mut personalizer, &prepared.dataset, &prepared.cases, k, visits, tick)?;
+    Ok((metrics, personalizer.learning().clone()))
 }
 
 /// What `eval --learn-beyond-window` measured.
