@@ -19,7 +19,13 @@ for users with more than 50 events:
 - the repeat weights with the times bought in the window, how long ago, the profile's recency
   (and the re-purchase rate) added, fitted on one half of the users and measured on the other
   (and the reverse);
-- blending in the fit of the 50 events before the window (a second, older session state).
+- blending in the fit of the 50 events before the window (a second, older session state);
+- with --histories (the data set the eval ran on, whole histories): a co-purchase neighbour
+  term, item-based collaborative filtering (Sarwar et al., WWW 2001). A candidate scores the
+  sum of its cosine similarities, counted over shoppers' training parts (each history
+  without its last two items, this shopper's own left out), to the profile's items (or the
+  window's), scaled by the page's largest. It asks whether the profile's items say more
+  about a new item than the repeat prior does.
 
 Ties rank as the scorer ranks them: equal scores keep the candidates' order.
 """
@@ -44,6 +50,7 @@ def load(path):
     assert (users == users[:, :1]).all(), "100 candidate rows a user, in order"
     out = {name: num(name) for name in header if name not in ("user", "item")}
     out["item"] = np.array([r[col["item"]] for r in rows]).reshape(-1, 100)
+    out["user"] = users
     return out
 
 
@@ -68,6 +75,43 @@ def repurchase_log_odds(data_dir, prior=5.0):
     return {i: logit((again[i] + prior * overall) / (buyers[i] + prior)) - logit(overall) for i in buyers}
 
 
+def neighbour_terms(features, data_dir):
+    """Per candidate row, the co-purchase neighbour term of the profile's items (the history
+    before the last 50 events) and of the window's (the last 50), each scaled by its page's
+    largest. Similarity is the cosine of two items' buyer sets over every shopper's training
+    part (history without its last two items: no validation or test target is counted); the
+    shopper whose page it is is left out of the counts, so their own history cannot vouch for
+    a candidate."""
+    with open(os.path.join(data_dir, "sequences.tsv")) as f:
+        next(f)
+        histories = dict(line.rstrip("\n").split("\t") for line in f)
+    histories = {u: items.split() for u, items in histories.items()}
+    ids = sorted({i for items in histories.values() for i in items} | set(features["item"].ravel()))
+    index = {i: k for k, i in enumerate(ids)}
+    bought = {u: np.array(sorted({index[i] for i in items[:-2]}), dtype=int) for u, items in histories.items()}
+    together = np.zeros((len(ids), len(ids)), dtype=np.float32)
+    for rows in bought.values():
+        together[np.ix_(rows, rows)] += 1
+    buyers = np.diag(together).copy()
+    np.fill_diagonal(together, 0)
+    users, lengths = features["user"][:, 0], features["history"][:, 0].astype(int)
+    out = {"profile": np.zeros(features["item"].shape), "window": np.zeros(features["item"].shape)}
+    for k, (user, length) in enumerate(zip(users, lengths)):
+        history = histories[user][:length]
+        own = np.zeros(len(ids), dtype=np.float32)
+        own[bought[user]] = 1
+        candidates = np.array([index[i] for i in features["item"][k]])
+        for name, part in (("profile", history[:-50]), ("window", history[-50:])):
+            held = np.array([index[i] for i in dict.fromkeys(part)], dtype=int)
+            if held.size == 0:
+                continue
+            shared = together[np.ix_(candidates, held)] - own[candidates][:, None] * own[held][None, :]
+            norm = np.sqrt(np.maximum(buyers[candidates] - own[candidates], 1e-9))[:, None] * np.sqrt(np.maximum(buyers[held] - own[held], 1e-9))[None, :]
+            similarity = np.where(candidates[:, None] == held[None, :], 0.0, shared / norm)
+            out[name][k] = similarity.sum(1)
+    return {name: v / np.maximum(v.max(1, keepdims=True), 1e-9) for name, v in out.items()}
+
+
 def ndcg(scores, target):
     """Per-user NDCG@10 of the target (row of `target` with the 1)."""
     t = target.argmax(1)
@@ -81,6 +125,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("features")
     ap.add_argument("--model", required=True, help="model directory (its config.json's head.repeat_log_odds)")
+    ap.add_argument("--histories", help="the data set the eval ran on (convert-retail --max-len 0): adds the co-purchase neighbour terms")
     ap.add_argument("--train-data", help="the data set the model was trained on (convert-retail --until … --max-len 0): adds each item's re-purchase rate as a feature")
     args = ap.parse_args()
     with open(os.path.join(args.model, "config.json")) as f:
@@ -159,6 +204,15 @@ def main():
     for beta in (0.05, 0.1, 0.2, 0.3, 0.5):
         v = ndcg(base + beta * d["older_fit"] + w * (bought + profile), target)[long].mean()
         print(f"  {beta:.2f}: {v:.4f}")
+
+    if args.histories:
+        near = neighbour_terms(d, args.histories)
+        print("\nco-purchase neighbours (item-based CF), at weight: on the shipped profile | of the window, on the frozen model | both, on the shipped profile")
+        for a in (0.5, 1, 2, 3, 4):
+            on_profile = ndcg(base + w * (bought + profile) + a * near["profile"], target)[long].mean()
+            on_window = ndcg(base + w * bought + a * near["window"], target)[long].mean()
+            on_both = ndcg(base + w * (bought + profile) + a * (near["profile"] + near["window"]), target)[long].mean()
+            print(f"  {a}: {on_profile:.4f} ({on_profile / frozen[long].mean() - 1:+.1%}) | {on_window:.4f} ({on_window / frozen[long].mean() - 1:+.1%}) | {on_both:.4f}")
 
 
 if __name__ == "__main__":
