@@ -11,6 +11,7 @@ window]; profile: + w·log2(1 + times bought beyond it), `src/rank/score.rs`), t
 for users with more than 50 events:
 
 - NDCG@10 by where the target lies: bought in the window, bought only beyond it, never bought;
+- an oracle that knows, shopper by shopper, whether the profile helps (the better of the two);
 - the best the two repeat weights (window, profile) can do when chosen per band of the user's
   repeat rate, in sample: an upper bound on any repeat prior that reads the profile, the
   window's purchases and how much this shopper re-buys;
@@ -149,6 +150,9 @@ def main():
     for name, g in groups.items():
         m = long & g
         print(f"  {name:<26} {m.sum():5d}   {frozen[m].mean():.3f}    {with_profile[m].mean():.3f}")
+
+    oracle = np.maximum(frozen, with_profile)[long].mean()
+    print(f"\nan oracle that takes, shopper by shopper, the better of frozen and profile: {oracle:.4f} ({oracle / frozen[long].mean() - 1:+.1%})")
 
     rate = d["repeat_rate"][:, 0]
     bands = [0, 0.05, 0.15, 0.3, 0.5, 1.01]

@@ -175,12 +175,47 @@ impl Default for RerankOptions {
     }
 }
 
+/// How much of each personal term a blend keeps, each in [0, 1] (all 1: every term as
+/// scored). `personalization: {fit: 0.03, transition: 0.165, …}` sets them one by one: on
+/// Games the session fit's re-ordering is mostly churn the server's order would not have,
+/// while the transition and repeat terms hold the gain (README, the consistency budget).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TermBlend {
+    /// The session model's fit.
+    pub fit: f32,
+    /// The item-transition term.
+    pub transition: f32,
+    /// The repeat prior.
+    pub repeat: f32,
+    /// The association-rule term.
+    pub rule: f32,
+}
+
+impl TermBlend {
+    /// Every term in full: the blend is `personalization` alone.
+    pub const ALL: TermBlend = TermBlend { fit: 1.0, transition: 1.0, repeat: 1.0, rule: 1.0 };
+
+    /// Whether every term is kept in full.
+    pub fn is_all(&self) -> bool {
+        *self == TermBlend::ALL
+    }
+}
+
+impl Default for TermBlend {
+    fn default() -> Self {
+        TermBlend::ALL
+    }
+}
+
 /// The consistency budget: how much a re-rank may move the server's list.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Budget {
     /// In [0, 1]: 0 keeps the server's order (only the server's term counts), 1 is fully
     /// personal; in between, the personal terms (fit, repeat, transition, rule) are scaled.
+    /// `min_overlap` lowers it per page.
     pub personalization: f32,
+    /// Each personal term's own share, on top of `personalization` (default: all 1).
+    pub terms: TermBlend,
     /// No item moves more than this many places from its server position.
     pub max_displacement: Option<usize>,
     /// The first this many server positions never move (sponsored or editorial slots).
@@ -196,7 +231,7 @@ pub struct Budget {
 
 impl Default for Budget {
     fn default() -> Self {
-        Budget { personalization: 1.0, max_displacement: None, pinned: 0, diversity: 0.0, min_overlap: 0.0 }
+        Budget { personalization: 1.0, terms: TermBlend::ALL, max_displacement: None, pinned: 0, diversity: 0.0, min_overlap: 0.0 }
     }
 }
 
@@ -597,6 +632,26 @@ impl Candidate {
     }
 }
 
+impl TermBlend {
+    /// Validate `{fit?, transition?, repeat?, rule?}`, each in [0, 1]; a term left out is
+    /// kept in full.
+    pub fn from_json(value: &Value, path: &str) -> Result<TermBlend> {
+        let map = object(value, path)?;
+        const KNOWN: [&str; 4] = ["fit", "transition", "repeat", "rule"];
+        if let Some(unknown) = map.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+            return Err(Error::invalid(format!("{path}.{unknown}"), "unknown term (expected fit, transition, repeat or rule)"));
+        }
+        let share = |name: &str| -> Result<f32> {
+            match optional_number(map, path, name, true)? {
+                None => Ok(1.0),
+                Some(x) if (0.0..=1.0).contains(&x) => Ok(x as f32),
+                Some(_) => Err(Error::invalid(format!("{path}.{name}"), "must be in [0, 1]")),
+            }
+        };
+        Ok(TermBlend { fit: share("fit")?, transition: share("transition")?, repeat: share("repeat")?, rule: share("rule")? })
+    }
+}
+
 impl RerankOptions {
     /// Validate options; `null`/absent means the defaults.
     pub fn from_json(value: &Value, path: &str) -> Result<RerankOptions> {
@@ -620,7 +675,12 @@ impl RerankOptions {
                 Some(_) => Err(Error::invalid(format!("{path}.{name}"), "must be in [0, 1]")),
             }
         };
-        let personalization = unit("personalization", 1.0)?;
+        // A number scales every personal term; an object gives each its own share.
+        let (personalization, terms) = match map.get("personalization") {
+            Some(shares @ Value::Object(_)) => (1.0, TermBlend::from_json(shares, &format!("{path}.personalization"))?),
+            None | Some(Value::Null | Value::Number(_)) => (unit("personalization", 1.0)?, TermBlend::ALL),
+            Some(other) => return Err(Error::invalid(format!("{path}.personalization"), format!("expected a number in [0, 1] or an object of term shares, got {}", kind_of(other)))),
+        };
         let diversity = unit("diversity", 0.0)?;
         let min_overlap = unit("minOverlap", 0.0)?;
         let count = |name: &str| -> Result<Option<usize>> {
@@ -629,7 +689,7 @@ impl RerankOptions {
                 Some(value) => count_from_json(value, &format!("{path}.{name}"), MAX_COUNT).map(Some),
             }
         };
-        let budget = Budget { personalization, max_displacement: count("maxDisplacement")?, pinned: count("pinned")?.unwrap_or(0), diversity, min_overlap };
+        let budget = Budget { personalization, terms, max_displacement: count("maxDisplacement")?, pinned: count("pinned")?.unwrap_or(0), diversity, min_overlap };
         // true explains the first page's worth; a count explains that many.
         let explain = match map.get("explain") {
             None | Some(Value::Null) | Some(Value::Bool(false)) => 0,
@@ -678,6 +738,19 @@ mod tests {
         let score = json!([{"id": 7, "title": "t", "serverScore": "high"}]);
         assert_eq!(Candidate::list_from_json(&score, "candidates", &L).unwrap_err().to_string(), "candidates[0].serverScore: expected a number, got a string");
         assert_eq!(Candidate::list_from_json(&json!({}), "candidates", &L).unwrap_err().to_string(), "candidates: expected an array, got an object");
+    }
+
+    #[test]
+    fn personalization_is_a_blend_or_a_share_per_term() {
+        let budget = |options: Value| RerankOptions::from_json(&options, "options").map(|o| o.budget).map_err(|e| e.to_string());
+        assert_eq!(budget(json!({"personalization": 0.5})).unwrap(), Budget { personalization: 0.5, ..Budget::default() });
+        let per_term = budget(json!({"personalization": {"fit": 0.03, "repeat": 0}})).unwrap();
+        assert_eq!((per_term.personalization, per_term.terms), (1.0, TermBlend { fit: 0.03, transition: 1.0, repeat: 0.0, rule: 1.0 }));
+        assert_eq!(budget(json!({"personalization": {"fit": 2}})).unwrap_err(), "options.personalization.fit: must be in [0, 1]");
+        assert_eq!(budget(json!({"personalization": {"fit": "low"}})).unwrap_err(), "options.personalization.fit: expected a number, got a string");
+        assert_eq!(budget(json!({"personalization": {"trust": 0.5}})).unwrap_err(), "options.personalization.trust: unknown term (expected fit, transition, repeat or rule)");
+        assert_eq!(budget(json!({"personalization": "high"})).unwrap_err(), "options.personalization: expected a number in [0, 1] or an object of term shares, got a string");
+        assert_eq!(budget(json!({"personalization": -0.1})).unwrap_err(), "options.personalization: must be in [0, 1]");
     }
 
     #[test]

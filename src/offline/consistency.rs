@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::api::{Budget, RerankOptions};
+use crate::api::{Budget, RerankOptions, TermBlend};
 use crate::catalog::window;
 use crate::error::Result;
 use crate::offline::data::Dataset;
@@ -21,6 +21,8 @@ use crate::rank::{Candidates, Memo, Ranker, order, ready};
 pub struct Point {
     /// The personalization blend.
     pub personalization: f32,
+    /// Each personal term's share of it.
+    pub terms: TermBlend,
     /// The displacement bound, if any.
     pub max_displacement: Option<usize>,
     /// Server positions pinned at the top.
@@ -89,6 +91,6 @@ pub fn sweep(ranker: &Ranker, data: &Dataset, cases: &[Case], budgets: &[Budget]
     Ok(budgets
         .iter()
         .zip(totals)
-        .map(|(b, (a, r, t, i))| Point { personalization: b.personalization, max_displacement: b.max_displacement, pinned: b.pinned, diversity: b.diversity, min_overlap: b.min_overlap, ndcg10: a / n, rbo: r / n, tau: t / n, ild10: i / n })
+        .map(|(b, (a, r, t, i))| Point { personalization: b.personalization, terms: b.terms, max_displacement: b.max_displacement, pinned: b.pinned, diversity: b.diversity, min_overlap: b.min_overlap, ndcg10: a / n, rbo: r / n, tau: t / n, ild10: i / n })
         .collect())
 }

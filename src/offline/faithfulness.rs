@@ -65,7 +65,7 @@ pub struct Session {
 /// Every candidate's score (under the options' blend) for `events`.
 fn scores(ranker: &Ranker, events: &[Event], session: &Session, memo: &mut Memo) -> Result<Vec<f32>> {
     let scored = ready(ranker.score(events, Candidates::Listed(&session.candidates), &session.options, memo))?.scored;
-    Ok(scored.terms(&ranker.weights()).iter().map(|t| order::blended(t, session.options.budget.personalization)).collect())
+    Ok(scored.terms(&ranker.weights()).iter().map(|t| order::blended(t, session.options.budget.personalization, &session.options.budget.terms)).collect())
 }
 
 /// Area of a deletion curve: scores after removing 0, 1, …, e events of `order`, as change from
@@ -139,7 +139,7 @@ pub fn measure(ranker: &Ranker, sessions: &[Session], random_orders: usize, seed
                 }
                 v
             });
-            let explained_order = by_drop(&occlusion.drops(j, session.options.budget.personalization));
+            let explained_order = by_drop(&occlusion.drops(j, session.options.budget.personalization, &session.options.budget.terms));
             explained_sum += area(ranker, session, &events, &explained_order, &[at], &mut memo)?[0];
             attention_sum += attention_areas[j];
             random_sum += random_areas[j];

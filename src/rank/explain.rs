@@ -16,7 +16,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use super::memo::ItemKey;
 use super::score::Terms;
 use super::{Memo, Ranker, read_floats};
-use crate::api::{Candidate, Event, Ranked, RerankOptions, Why, WhyKind};
+use crate::api::{Candidate, Event, Ranked, RerankOptions, TermBlend, Why, WhyKind};
 use crate::catalog::window;
 use crate::error::{Error, Result};
 use crate::profile::Profile;
@@ -34,18 +34,24 @@ pub struct Occlusion {
 }
 
 impl Occlusion {
-    /// What the `j`-th candidate's score (under the personalization blend `p`) loses when
-    /// event `i` of the window is left out, by term: [fit, transition, rule, repeat].
-    pub fn parts(&self, i: usize, j: usize, p: f32) -> [f32; 4] {
+    /// What the `j`-th candidate's score (under the personalization blend `p`, each term times
+    /// its share in `shares`) loses when event `i` of the window is left out, by term: [fit,
+    /// transition, rule, repeat].
+    pub fn parts(&self, i: usize, j: usize, p: f32, shares: &TermBlend) -> [f32; 4] {
         match (self.full.get(j), self.without.get(i).and_then(|row| row.get(j))) {
-            (Some(full), Some(without)) => [full.fit - without.fit, full.transition - without.transition, full.rule - without.rule, full.repeat - without.repeat].map(|x| p * x),
+            (Some(full), Some(without)) => [
+                p * shares.fit * (full.fit - without.fit),
+                p * shares.transition * (full.transition - without.transition),
+                p * shares.rule * (full.rule - without.rule),
+                p * shares.repeat * (full.repeat - without.repeat),
+            ],
             _ => [0.0; 4],
         }
     }
 
     /// The `j`-th candidate's drop for each window event, all terms together.
-    pub fn drops(&self, j: usize, p: f32) -> Vec<f32> {
-        (0..self.without.len()).map(|i| self.parts(i, j, p).iter().sum()).collect()
+    pub fn drops(&self, j: usize, p: f32, shares: &TermBlend) -> Vec<f32> {
+        (0..self.without.len()).map(|i| self.parts(i, j, p, shares).iter().sum()).collect()
     }
 }
 
@@ -84,20 +90,20 @@ impl Ranker {
         let offset = events.len().saturating_sub(self.max_events());
         let window = window(events, self.max_events());
         let occlusion = self.occlusion(window, profile, &chosen, top.iter().map(|r| r.server_rank.saturating_sub(1)), options, memo).await?;
-        let p = options.budget.personalization;
+        let (p, shares) = (options.budget.personalization, &options.budget.terms);
         for (j, item) in top.iter_mut().enumerate() {
-            let drops = occlusion.drops(j, p);
+            let drops = occlusion.drops(j, p, shares);
             let mut why = Vec::new();
             for i in by_drop(&drops).into_iter().take(NAMED_EVENTS).filter(|&i| drops.get(i).is_some_and(|&d| d > 0.0)) {
                 let Some(event) = window.get(i) else { continue };
                 let kinds = [WhyKind::SessionItem, WhyKind::Transition, WhyKind::Rule, WhyKind::Repeat];
-                for (kind, weight) in kinds.into_iter().zip(occlusion.parts(i, j, p)).filter(|(_, w)| *w != 0.0) {
+                for (kind, weight) in kinds.into_iter().zip(occlusion.parts(i, j, p, shares)).filter(|(_, w)| *w != 0.0) {
                     why.push(Why { kind, item_id: Some(event.item_id.clone()), event_index: Some(offset.saturating_add(i)), weight });
                 }
             }
             let before = super::score::profile_factor(profile.map_or(0, |profile| profile.times(&item.id)));
             if before > 0.0 && self.weights().repeat != 0.0 {
-                why.push(Why { kind: WhyKind::Repeat, item_id: Some(item.id.clone()), event_index: None, weight: p * self.weights().repeat * before });
+                why.push(Why { kind: WhyKind::Repeat, item_id: Some(item.id.clone()), event_index: None, weight: p * shares.repeat * self.weights().repeat * before });
             }
             why.push(Why { kind: WhyKind::Server, item_id: None, event_index: None, weight: item.terms.server });
             item.why = Some(why);

@@ -7,7 +7,7 @@
 
 use std::cmp::Ordering;
 
-use crate::api::{Budget, Candidate, Ranked};
+use crate::api::{Budget, Candidate, Ranked, TermBlend};
 use crate::rank::overlap::{RBO_PERSISTENCE, rbo_with_identity};
 use crate::rank::score::Terms;
 
@@ -52,10 +52,17 @@ pub fn position<S: Score>(len: usize, at: usize, score: impl Fn(usize) -> S) -> 
     (0..len).filter(|&i| compare(score(i), i, target, at) == Ordering::Less).count()
 }
 
-/// A candidate's score under the personalization blend `p`: the server's term plus `p` times
-/// the personal terms; `p = 1` is [`Terms::total`] exactly.
-pub fn blended(terms: &Terms, p: f32) -> f32 {
-    if p == 1.0 { terms.total() } else { terms.server + p * (terms.fit + terms.fixed()) }
+/// A candidate's score under the personalization blend `p` with each personal term's share
+/// `shares`: the server's term plus `p` times the personal terms, each times its share. With
+/// every share 1, `p = 1` is [`Terms::total`] exactly.
+pub fn blended(terms: &Terms, p: f32, shares: &TermBlend) -> f32 {
+    if !shares.is_all() {
+        terms.server + p * (shares.fit * terms.fit + shares.transition * terms.transition + shares.repeat * terms.repeat + shares.rule * terms.rule)
+    } else if p == 1.0 {
+        terms.total()
+    } else {
+        terms.server + p * (terms.fit + terms.fixed())
+    }
 }
 
 /// Server positions in their new order under `budget` (without diversity): the first
@@ -174,7 +181,7 @@ pub struct Arranged {
 pub fn arrange(terms: &[Terms], vectors: Option<&[f32]>, budget: &Budget) -> Arranged {
     let vectors = vectors.filter(|v| budget.diversity > 0.0 && !v.is_empty());
     let at = |personalization: f32| {
-        let scores: Vec<f32> = terms.iter().map(|t| blended(t, personalization)).collect();
+        let scores: Vec<f32> = terms.iter().map(|t| blended(t, personalization, &budget.terms)).collect();
         let positions = match vectors {
             Some(vectors) => diverse_order(&scores, vectors, budget),
             None => budgeted_order(&scores, budget),
@@ -206,7 +213,7 @@ pub fn arrange(terms: &[Terms], vectors: Option<&[f32]>, budget: &Budget) -> Arr
 /// `budget.diversity` is above 0.
 pub fn ranked(candidates: &[Candidate], terms: Vec<Terms>, vectors: Option<&[f32]>, budget: &Budget) -> (Vec<Ranked>, f32) {
     let Arranged { positions, personalization } = arrange(&terms, vectors, budget);
-    let scores: Vec<f32> = terms.iter().map(|t| blended(t, personalization)).collect();
+    let scores: Vec<f32> = terms.iter().map(|t| blended(t, personalization, &budget.terms)).collect();
     let mut terms: Vec<Option<Terms>> = terms.into_iter().map(Some).collect();
     let ranked = positions
         .into_iter()
@@ -316,9 +323,34 @@ mod tests {
     fn personalization_zero_is_the_server_term_alone() {
         let t = |fit: f32, server: f32| Terms { fit, server, ..Terms::default() };
         let terms = [t(5.0, -1.0), t(0.0, 0.0)];
-        assert_eq!(blended(&terms[0], 1.0), terms[0].total());
-        assert_eq!(blended(&terms[0], 0.0), -1.0);
-        assert_eq!(blended(&terms[0], 0.5), 1.5);
+        assert_eq!(blended(&terms[0], 1.0, &TermBlend::ALL), terms[0].total());
+        assert_eq!(blended(&terms[0], 0.0, &TermBlend::ALL), -1.0);
+        assert_eq!(blended(&terms[0], 0.5, &TermBlend::ALL), 1.5);
+    }
+
+    #[test]
+    fn each_term_keeps_its_own_share() {
+        let terms = Terms { server: -1.0, fit: 8.0, transition: 4.0, repeat: 2.0, rule: 1.0, ..Terms::default() };
+        let shares = TermBlend { fit: 0.0, transition: 0.5, repeat: 1.0, rule: 0.25 };
+        assert_eq!(blended(&terms, 1.0, &shares), -1.0 + 2.0 + 2.0 + 0.25);
+        assert_eq!(blended(&terms, 0.5, &shares), -1.0 + 0.5 * 4.25);
+        assert_eq!(blended(&terms, 0.0, &shares), -1.0);
+        // Shares of 1 are the uniform blend.
+        let all = TermBlend { fit: 1.0, transition: 1.0, repeat: 1.0, rule: 1.0 };
+        assert_eq!(blended(&terms, 0.5, &all), blended(&terms, 0.5, &TermBlend::ALL));
+        // The fit's share 0 leaves its order to the other terms: a fit that would lift item 1
+        // above item 0 no longer does; the floor's bisection scales the shares together.
+        let page = [Terms { server: 0.0, transition: 1.0, ..Terms::default() }, Terms { server: -0.5, fit: 3.0, ..Terms::default() }];
+        let budget = |terms| Budget { terms, ..Budget::default() };
+        assert_eq!(arrange(&page, None, &budget(TermBlend::ALL)).positions, vec![1, 0]);
+        assert_eq!(arrange(&page, None, &budget(TermBlend { fit: 0.0, ..TermBlend::ALL })).positions, vec![0, 1]);
+        // Fit share 0.6: item 1 (−0.5 + 1.8 p) passes item 0 (p) above p = 0.625, so a floor
+        // of 1 lowers the blend to just below that, the shares kept.
+        let shared = budget(TermBlend { fit: 0.6, ..TermBlend::ALL });
+        assert_eq!(arrange(&page, None, &shared).positions, vec![1, 0]);
+        let floored = arrange(&page, None, &Budget { min_overlap: 1.0, ..shared });
+        assert_eq!(floored.positions, vec![0, 1]);
+        assert!((0.6..=0.625).contains(&floored.personalization), "{}", floored.personalization);
     }
 
     #[test]

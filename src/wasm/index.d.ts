@@ -1,4 +1,4 @@
-export type { EventType, SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, Limits, RestoreResult, PrivacyOptions, PrivateUpdate, Complement, StateSummary, Why, WhyKind, CreateOptions as BuildCreateOptions, BackendReport, LoadTimings, InitInput } from "./cpu/pocketrank_cpu.js";
+export type { EventType, SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, Limits, RestoreResult, PrivacyOptions, PrivateUpdate, Complement, StateSummary, TermShares, Why, WhyKind, CreateOptions as BuildCreateOptions, BackendReport, LoadTimings, InitInput } from "./cpu/pocketrank_cpu.js";
 import type { SessionEvent, Candidate, RerankOptions, RankedItem, LearningOptions, Limits, RestoreResult, Complement, StateSummary, PrivacyOptions, PrivateUpdate, CreateOptions as BuildCreateOptions, BackendReport, LoadTimings, InitInput } from "./cpu/pocketrank_cpu.js";
 
 export interface CreateOptions extends BuildCreateOptions {

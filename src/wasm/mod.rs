@@ -38,14 +38,28 @@ export interface Candidate {
   serverScore?: number;
 }
 
+/** Each personal term's share of the blend, in [0, 1]; a term left out is kept in full (1). */
+export interface TermShares {
+  /** The session model's fit ("session-item" in a `why`). */
+  fit?: number;
+  /** The item-transition term. */
+  transition?: number;
+  /** The repeat prior. */
+  repeat?: number;
+  /** The association-rule term of the cart. */
+  rule?: number;
+}
+
 export interface RerankOptions {
   /** The list order is the server's ranking (default true). Set false for unordered lists. */
   serverOrder?: boolean;
   /**
    * In [0, 1] (default 1): 0 keeps the server's order (only its term counts), 1 is fully
-   * personal; in between the personal terms are scaled.
+   * personal; in between the personal terms are scaled. An object scales each personal term
+   * by its own share in [0, 1] (a term left out is kept in full), e.g. `{ fit: 0.03,
+   * transition: 0.165, repeat: 0.165, rule: 0.165 }`.
    */
-  personalization?: number;
+  personalization?: number | TermShares;
   /** No item moves more than this many places from its server position (an integer ≥ 0). */
   maxDisplacement?: number;
   /** The first this many server positions never move (sponsored or editorial slots). */

@@ -1,6 +1,6 @@
 // Compiled with `tsc --noEmit --strict` by tests/node/types.test.mjs: the package's types
 // describe what a storefront writes. A wrong call below would fail the test.
-import { Personalizer, type BackendReport, type LoadTimings, type RankedItem, type SessionEvent, type StateSummary, type Why, type WhyKind } from "../../pkg/pocketrank.js";
+import { Personalizer, type BackendReport, type LoadTimings, type RankedItem, type SessionEvent, type StateSummary, type TermShares, type Why, type WhyKind } from "../../pkg/pocketrank.js";
 import { openPersonalizer } from "../../pkg/persist.js";
 import { fetchBundle } from "../../pkg/loader.js";
 import { WorkerPersonalizer } from "../../pkg/worker-client.js";
@@ -19,6 +19,8 @@ export async function storefront(url: string): Promise<RankedItem[]> {
   await p.setLimits({ candidates: 200, titleChars: 128 });
   const ranked: RankedItem[] = await p.rerank([{ id: "1", title: "Zelda", price: 59.99, serverScore: 0.3 }], { serverOrder: true });
   const explained = await p.rerank([{ id: "1", title: "Zelda" }], { explain: true, personalization: 0.5, maxDisplacement: 2, pinned: 1, minOverlap: 0.8 });
+  const shares: TermShares = { fit: 0.03, transition: 0.165, repeat: 0.165, rule: 0.165 };
+  await p.rerank([{ id: "1", title: "Zelda" }], { personalization: shares, minOverlap: 0.8 });
   const because: string | undefined = explained[0]?.why?.find((w: Why) => w.kind === "session-item")?.itemId;
   const kind: WhyKind | undefined = explained[0]?.why?.[0]?.kind;
   const state: Uint8Array = await p.exportState();
