@@ -24,9 +24,11 @@ For each, the best share of the gain with a mean RBO >= 0.8. These are test page
 server lists were retrieved for the test users, so validation cannot stand in (see
 `src/pipeline/consistency.rs`); nothing here is adopted on their strength.
 
-Last, the uniform blend and the separate blends are chosen on the pages of even user ids and
-measured on the odd ones, and the reverse: the data README's own way of choosing on these
-server lists (its transitions baseline). That is the honest figure for a setting chosen here.
+Last, the uniform blend and shares per term (`personalization: {fit, transition, repeat}`)
+are chosen on the pages of even user ids and measured on the odd ones, and the reverse: the
+data README's own way of choosing on these server lists (its transitions baseline). Those,
+and the cross-fitted figure (each half ordered by the other half's choice), are the honest
+figures for a setting chosen here.
 """
 
 import argparse
@@ -41,9 +43,9 @@ def load(path):
         next(f)
         rows = [line.rstrip("\n").split("\t") for line in f]
     vec = lambda i: np.array([[float(x) for x in r[i].split(",")] for r in rows])
-    server, personal, fixed = vec(2), vec(3), vec(4)
+    server, personal, fixed, repeat = vec(2), vec(3), vec(4), vec(5)
     assert server.shape[1] == 100, "server-rerank pages of 100"
-    return server, personal, fixed, np.array([int(r[1]) for r in rows]), np.array([int(r[0]) for r in rows])
+    return server, personal, fixed, repeat, np.array([int(r[1]) for r in rows]), np.array([int(r[0]) for r in rows])
 
 
 class Pages:
@@ -73,7 +75,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("terms")
     args = ap.parse_args()
-    server, personal, fixed, target, users = load(args.terms)
+    server, personal, fixed, repeat, target, users = load(args.terms)
     pages = Pages(server, target)
     base = pages.measure(personal, 0.0)[0].mean()
     full = pages.measure(personal, 1.0)[0].mean()
@@ -159,22 +161,34 @@ def main():
 
     print("\nchosen on one half of the users (by id parity), measured on the other")
     halves = {"even": users % 2 == 0, "odd": users % 2 == 1}
-    uniform = [(f"blend {b:.3f}", b, b) for b in np.arange(0.10, 0.2001, 0.005)]
-    separate = [(f"fit {a}, transition and repeat {b:.3f}", a, b) for a in (0.0, 0.01, 0.03, 0.05, 0.1) for b in np.arange(0.10, 0.2001, 0.005)]
-    for name, grid in (("the uniform blend", uniform), ("separate blends", separate)):
+    transition = fixed - repeat  # and the rule term, 0 on Games
+    grids = {
+        "the uniform blend": [(b, b, b) for b in np.arange(0.10, 0.2001, 0.005)],
+        "two shares: fit, and transition with repeat": [(a, b, b) for a in (0.0, 0.01, 0.03, 0.05, 0.1) for b in np.arange(0.10, 0.2001, 0.005)],
+        "three shares: fit, transition, repeat": [(a, b, c) for a in (0.0, 0.03) for b in np.arange(0.12, 0.2201, 0.01) for c in (0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0)],
+    }
+    scored = lambda shares: shares[0] * fit + shares[1] * transition + shares[2] * repeat
+
+    def share_and_rbo(mask, personal_scores):
+        half = Pages(server[mask], target[mask])
+        none, all_ = half.measure(personal[mask], 0.0)[0].mean(), half.measure(personal[mask], 1.0)[0].mean()
+        ndcg, rbo = half.measure(personal_scores[mask], 1.0)
+        return (ndcg.mean() - none) / (all_ - none), rbo.mean()
+
+    label = lambda shares: "fit {:.3g}, transition {:.3g}, repeat {:.3g}".format(*shares)
+    for name, grid in grids.items():
+        chosen = {}
         for chosen_on, measured_on in (("even", "odd"), ("odd", "even")):
-            chooser = Pages(server[halves[chosen_on]], target[halves[chosen_on]])
-            judge = Pages(server[halves[measured_on]], target[halves[measured_on]])
-
-            def share_and_rbo(half, mask, a, b):
-                none, all_ = half.measure(personal[mask], 0.0)[0].mean(), half.measure(personal[mask], 1.0)[0].mean()
-                ndcg, rbo = half.measure(a * fit[mask] + b * fixed[mask], 1.0)
-                return (ndcg.mean() - none) / (all_ - none), rbo.mean()
-
-            scored = [(share_and_rbo(chooser, halves[chosen_on], a, b), label, a, b) for label, a, b in grid]
-            (chosen_share, chosen_rbo), label, a, b = max((x for x in scored if x[0][1] >= 0.8), key=lambda x: x[0][0])
-            held_share, held_rbo = share_and_rbo(judge, halves[measured_on], a, b)
-            print(f"  {name}, chosen on {chosen_on} ids ({label}: {chosen_share:.0%} at RBO {chosen_rbo:.3f}), on {measured_on} ids: {held_share:.0%} of the gain at RBO {held_rbo:.3f}")
+            results = [(share_and_rbo(halves[chosen_on], scored(g)), g) for g in grid]
+            (share_in, rbo_in), chosen[chosen_on] = max((x for x in results if x[0][1] >= 0.8), key=lambda x: x[0][0])
+            held_share, held_rbo = share_and_rbo(halves[measured_on], scored(chosen[chosen_on]))
+            print(f"  {name}, chosen on {chosen_on} ids ({label(chosen[chosen_on])}: {share_in:.0%} at RBO {rbo_in:.3f}), on {measured_on} ids: {held_share:.1%} of the gain at RBO {held_rbo:.3f}")
+        # Cross-fitted: every page ordered by the setting the other half chose.
+        crossed = np.where(halves["odd"][:, None], scored(chosen["even"]), scored(chosen["odd"]))
+        pooled_share, pooled_rbo = share_and_rbo(np.ones(pages.n, bool), crossed)
+        print(f"    cross-fitted over all {pages.n} pages: {pooled_share:.1%} of the gain at RBO {pooled_rbo:.3f}")
+        for half in ("even", "odd"):
+            print(f"    {half} ids' choice on all pages: {share(pages.measure(scored(chosen[half]), 1.0)[0].mean()):.1%} of the gain at RBO {pages.measure(scored(chosen[half]), 1.0)[1].mean():.3f}")
 
 
 LAGRANGE_BLENDS = (0.0, 0.02, 0.05, 0.08, 0.12, 0.16, 0.2, 0.3, 0.45, 0.7, 1.0)

@@ -110,8 +110,10 @@ fn position(personalizer: &Personalizer, data: &Dataset, case: &Case, recent: &[
 }
 
 /// Replay `older` (visits of `visit` events) on a personalizer that starts afresh with
-/// `learning`: its head and profile afterwards, as a device would hold them.
-fn replay(personalizer: &mut Personalizer, data: &Dataset, server: &TransitionServer, case: &Case, older: &[usize], visit: usize, learning: &LearnConfig) -> Result<Profile> {
+/// `learning`: its head and profile afterwards, as a device would hold them. With learning on,
+/// each event is a lesson on a slate from `server`; without it (or without a server) the
+/// events are only observed.
+fn replay(personalizer: &mut Personalizer, data: &Dataset, server: Option<&TransitionServer>, case: &Case, older: &[usize], visit: usize, learning: &LearnConfig) -> Result<Profile> {
     personalizer.forget()?;
     personalizer.set_learning(learning.clone())?;
     let sequence = &data.users[case.user].1;
@@ -120,7 +122,7 @@ fn replay(personalizer: &mut Personalizer, data: &Dataset, server: &TransitionSe
     let mut rng = rand::rngs::StdRng::seed_from_u64(case.user as u64);
     for events in older.chunks(visit.max(1)) {
         personalizer.clear_session();
-        if learning.enabled {
+        if let (true, Some(server)) = (learning.enabled, server) {
             play_visit(personalizer, data, server, events, EventKind::Purchase, &keep_off, &mut rng)?;
         } else {
             // Nothing learns from slates: the events alone are what the device keeps.
@@ -147,12 +149,12 @@ pub fn evaluate_beyond_window(personalizer: &mut Personalizer, data: &Dataset, c
         let (head, profile, both) = if older.is_empty() {
             (frozen, frozen, frozen)
         } else {
-            let profile_alone = replay(personalizer, data, &server, case, older, visit, &LearnConfig { enabled: false, ..learning.clone() })?;
+            let profile_alone = replay(personalizer, data, Some(&server), case, older, visit, &LearnConfig { enabled: false, ..learning.clone() })?;
             personalizer.forget()?;
             let profile = position(personalizer, data, case, recent, Some(&profile_alone))?;
-            replay(personalizer, data, &server, case, older, visit, &LearnConfig { profile: false, ..learning.clone() })?;
+            replay(personalizer, data, Some(&server), case, older, visit, &LearnConfig { profile: false, ..learning.clone() })?;
             let head = position(personalizer, data, case, recent, None)?;
-            let kept = replay(personalizer, data, &server, case, older, visit, learning)?;
+            let kept = replay(personalizer, data, Some(&server), case, older, visit, learning)?;
             let both = position(personalizer, data, case, recent, Some(&kept))?;
             (head, profile, both)
         };
@@ -176,7 +178,6 @@ pub const FEATURE_COLUMNS: [&str; 12] = ["user", "history", "item", "target", "f
 /// held); the fit for the `window` events before the window; and the user's repeat rate (the
 /// share of the history's events that buy an item bought before).
 pub fn repeat_features(personalizer: &mut Personalizer, data: &Dataset, cases: &[Case], window: usize, visit: usize, mut tick: impl FnMut()) -> Result<Vec<Vec<String>>> {
-    let server = TransitionServer::fit(data);
     let off = LearnConfig { enabled: false, ..personalizer.learning().clone() };
     let mut rows = Vec::new();
     for case in cases {
@@ -186,7 +187,7 @@ pub fn repeat_features(personalizer: &mut Personalizer, data: &Dataset, cases: &
             tick();
             continue;
         }
-        let profile = replay(personalizer, data, &server, case, older, visit, &off)?;
+        let profile = replay(personalizer, data, None, case, older, visit, &off)?;
         let places: std::collections::HashMap<String, usize> = profile.entries().into_iter().rev().enumerate().map(|(place, (id, _))| (id, place)).collect();
         let ranker = personalizer.ranker();
         let candidates = data.candidate_list(&case.candidates);

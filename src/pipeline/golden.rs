@@ -325,7 +325,7 @@ pub fn corpus(model: &Path, dir: &Path, n: usize, server_list: Option<&str>) -> 
         ("minOverlap 0.8", json!({ "minOverlap": 0.8 })),
         ("minOverlap 0.95, pinned 1, explained", json!({ "minOverlap": 0.95, "pinned": 1, "explain": 5 })),
         ("minOverlap 0.9, diversity 0.3", json!({ "minOverlap": 0.9, "diversity": 0.3 })),
-        ("personalization per term: fit 0.03, the others 0.165", json!({ "personalization": { "fit": 0.03, "transition": 0.165, "repeat": 0.165, "rule": 0.165 } })),
+        ("personalization per term: the consistent page's setting", json!({ "personalization": { "fit": 0, "transition": 0.14, "repeat": 0.2, "rule": 0.14 } })),
         ("personalization per term, minOverlap 0.9, explained", json!({ "personalization": { "fit": 0.2, "repeat": 0.5 }, "minOverlap": 0.9, "explain": 5 })),
     ] {
         add(&mut p, format!("consistency budget: {name}"), events(&history, &titles, &mut seeded("budget")), candidates(&list, &titles, true), options)?;

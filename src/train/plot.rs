@@ -77,8 +77,9 @@ pub fn write_curves(epochs: &[(f64, f64)], best_epoch: usize, path: &Path) -> Re
 }
 
 /// The consistency trade-off as a PNG: NDCG@10 against RBO and against Kendall's τ to the
-/// server's order, one point per personalization blend (labelled), `chosen` (if any) circled.
-pub fn write_tradeoff(points: &[crate::offline::consistency::Point], chosen: Option<f32>, path: &Path) -> Result<()> {
+/// server's order, one point per personalization blend (labelled, joined by a line), and each
+/// of `marked` (settings off that curve, or on it, worth naming) circled with its legend.
+pub fn write_tradeoff(points: &[crate::offline::consistency::Point], marked: &[(crate::offline::consistency::Point, String)], path: &Path) -> Result<()> {
     if points.is_empty() {
         return Err(Error::invalid("points", "nothing to plot"));
     }
@@ -87,12 +88,14 @@ pub fn write_tradeoff(points: &[crate::offline::consistency::Point], chosen: Opt
     let root = BitMapBackend::new(path, (1000, 420)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| fail(&e))?;
     let panels = root.split_evenly((1, 2));
-    let (low, high) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.ndcg10), hi.max(p.ndcg10)));
+    let all = || points.iter().chain(marked.iter().map(|(p, _)| p));
+    let (low, high) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.ndcg10), hi.max(p.ndcg10)));
     let pad = ((high - low) * 0.1).max(1e-3);
     type Axis = fn(&crate::offline::consistency::Point) -> f64;
-    let series: [(&str, Axis); 2] = [("RBO (p = 0.9) with the server's order", |p| p.rbo), ("Kendall's τ with the server's order", |p| p.tau)];
-    for (panel, (x_desc, pick)) in panels.iter().zip(series) {
-        let xs: Vec<f64> = points.iter().map(pick).collect();
+    // The RBO panel draws the consistency target, a mean RBO of 0.8, as a grey line.
+    let series: [(&str, Axis, Option<f64>); 2] = [("RBO (p = 0.9) with the server's order", |p| p.rbo, Some(0.8)), ("Kendall's τ with the server's order", |p| p.tau, None)];
+    for (panel, (x_desc, pick, target)) in panels.iter().zip(series) {
+        let xs: Vec<f64> = all().map(pick).collect();
         let (x_low, x_high) = xs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x)));
         let x_pad = ((x_high - x_low) * 0.1).max(1e-3);
         let mut chart = ChartBuilder::on(panel)
@@ -103,19 +106,26 @@ pub fn write_tradeoff(points: &[crate::offline::consistency::Point], chosen: Opt
             .build_cartesian_2d((x_low - x_pad)..(x_high + x_pad), (low - pad)..(high + pad))
             .map_err(|e| fail(&e))?;
         chart.configure_mesh().x_desc(x_desc).y_desc("NDCG@10").label_style(("sans-serif", 14)).draw().map_err(|e| fail(&e))?;
+        if let Some(x) = target {
+            chart.draw_series(LineSeries::new([(x, low - pad), (x, high + pad)], BLACK.mix(0.4).stroke_width(1))).map_err(|e| fail(&e))?;
+        }
         let line: Vec<(f64, f64)> = points.iter().map(|p| (pick(p), p.ndcg10)).collect();
         chart.draw_series(LineSeries::new(line.clone(), RED.stroke_width(2))).map_err(|e| fail(&e))?;
         chart.draw_series(line.iter().map(|&p| Circle::new(p, 3, RED.filled()))).map_err(|e| fail(&e))?;
         chart
-            .draw_series(points.iter().map(|p| Text::new(format!("{:.1}", p.personalization), (pick(p), p.ndcg10), ("sans-serif", 12))))
+            .draw_series(points.iter().map(|p| Text::new(format!("{}", p.personalization), (pick(p), p.ndcg10), ("sans-serif", 12))))
             .map_err(|e| fail(&e))?;
-        if let Some((p, chosen)) = chosen.and_then(|c| points.iter().find(|p| p.personalization == c).map(|p| (p, c))) {
+        let colours = [BLACK, BLUE, GREEN, MAGENTA];
+        for ((p, name), colour) in marked.iter().zip(colours.iter().cycle()) {
+            let style = colour.stroke_width(2);
             chart
-                .draw_series(std::iter::once(Circle::new((pick(p), p.ndcg10), 8, BLACK.stroke_width(2))))
+                .draw_series(std::iter::once(Circle::new((pick(p), p.ndcg10), 8, style)))
                 .map_err(|e| fail(&e))?
-                .label(format!("shipped default: {chosen}"))
-                .legend(|(x, y)| Circle::new((x + 8, y), 5, BLACK.stroke_width(2)));
-            chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).label_font(("sans-serif", 14)).draw().map_err(|e| fail(&e))?;
+                .label(name.as_str())
+                .legend(move |(x, y)| Circle::new((x + 8, y), 5, style));
+        }
+        if !marked.is_empty() {
+            chart.configure_series_labels().position(SeriesLabelPosition::LowerLeft).background_style(WHITE.mix(0.8)).border_style(BLACK).label_font(("sans-serif", 12)).draw().map_err(|e| fail(&e))?;
         }
     }
     root.present().map_err(|e| fail(&e))
