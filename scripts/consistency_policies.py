@@ -6,6 +6,12 @@ server order of at least 0.8?
 
     pip install numpy
     python3 scripts/consistency_policies.py FILE
+    python3 scripts/consistency_policies.py FILE --choose-on VALIDATION_FILE
+
+The second form only chooses, on the validation pages that `pocketrank consistency --stand-in
+MODEL --validation-terms-out VALIDATION_FILE` writes (a stand-in server's lists), the uniform
+blend and the shares per term with the largest share of the gain at a mean RBO >= 0.8, and
+measures each choice once on the test pages of FILE.
 
 It reproduces the sweep's blends (score = server + p * personal, ties in server order; RBO as
 `src/rank/overlap.rs` extrapolates it), then tries:
@@ -71,10 +77,53 @@ class Pages:
         return ndcg, rbo
 
 
+def by_term(personal, fixed, repeat):
+    """The personal terms apart: the session fit, the transition (and rule) term, the repeat prior."""
+    return personal - fixed, fixed - repeat, repeat
+
+
+def share_of_gain(server, personal, target, scores):
+    """(share of the full gain, mean RBO) of ordering the pages by server + `scores`."""
+    pages = Pages(server, target)
+    none, all_ = pages.measure(personal, 0.0)[0].mean(), pages.measure(personal, 1.0)[0].mean()
+    ndcg, rbo = pages.measure(scores, 1.0)
+    return (ndcg.mean() - none) / (all_ - none), rbo.mean()
+
+
+def label(shares):
+    return "fit {:.3g}, transition {:.3g}, repeat {:.3g}".format(*shares)
+
+
+def choose_on_validation(validation_path, test_path):
+    """Choose each family's setting on the validation pages (the largest share of the gain at a
+    mean RBO >= 0.8), then measure each choice once on the test pages."""
+    grids = {
+        "the uniform blend": [(b, b, b) for b in np.arange(0.02, 0.6001, 0.01)],
+        "two shares: fit, and transition with repeat": [(a, b, b) for a in (0.0, 0.01, 0.03, 0.05, 0.1, 0.2) for b in np.arange(0.02, 0.6001, 0.01)],
+        "three shares: fit, transition, repeat": [(a, b, c) for a in (0.0, 0.03, 0.1) for b in np.arange(0.02, 0.6001, 0.02) for c in (0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0)],
+    }
+    sets = {}
+    for name, path in (("validation", validation_path), ("test", test_path)):
+        server, personal, fixed, repeat, target, _ = load(path)
+        sets[name] = (server, personal, target, by_term(personal, fixed, repeat))
+    for name, (server, personal, target, _) in sets.items():
+        print(f"{name}: {len(target)} pages, the target listed on {(target >= 0).sum()}; NDCG@10 server {Pages(server, target).measure(personal, 0.0)[0].mean():.4f}, fully personal {Pages(server, target).measure(personal, 1.0)[0].mean():.4f}")
+    measure = lambda name, shares: share_of_gain(sets[name][0], sets[name][1], sets[name][2], sum(w * t for w, t in zip(shares, sets[name][3])))
+    for family, grid in grids.items():
+        results = [(measure("validation", g), g) for g in grid]
+        (share_v, rbo_v), chosen = max((x for x in results if x[0][1] >= 0.8), key=lambda x: x[0][0])
+        share_t, rbo_t = measure("test", chosen)
+        print(f"  {family}: chosen on validation {label(chosen)} ({share_v:.1%} of the gain at RBO {rbo_v:.3f}); on test {share_t:.1%} of the gain at RBO {rbo_t:.3f}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("terms")
+    ap.add_argument("--choose-on", metavar="VALIDATION_TERMS", help="choose on these pages (consistency --stand-in … --validation-terms-out) and measure the choices on TERMS once; nothing else")
     args = ap.parse_args()
+    if args.choose_on:
+        choose_on_validation(args.choose_on, args.terms)
+        return
     server, personal, fixed, repeat, target, users = load(args.terms)
     pages = Pages(server, target)
     base = pages.measure(personal, 0.0)[0].mean()
@@ -161,7 +210,7 @@ def main():
 
     print("\nchosen on one half of the users (by id parity), measured on the other")
     halves = {"even": users % 2 == 0, "odd": users % 2 == 1}
-    transition = fixed - repeat  # and the rule term, 0 on Games
+    fit, transition, repeat = by_term(personal, fixed, repeat)  # transition: and the rule term, 0 on Games
     grids = {
         "the uniform blend": [(b, b, b) for b in np.arange(0.10, 0.2001, 0.005)],
         "two shares: fit, and transition with repeat": [(a, b, b) for a in (0.0, 0.01, 0.03, 0.05, 0.1) for b in np.arange(0.10, 0.2001, 0.005)],
@@ -170,12 +219,8 @@ def main():
     scored = lambda shares: shares[0] * fit + shares[1] * transition + shares[2] * repeat
 
     def share_and_rbo(mask, personal_scores):
-        half = Pages(server[mask], target[mask])
-        none, all_ = half.measure(personal[mask], 0.0)[0].mean(), half.measure(personal[mask], 1.0)[0].mean()
-        ndcg, rbo = half.measure(personal_scores[mask], 1.0)
-        return (ndcg.mean() - none) / (all_ - none), rbo.mean()
+        return share_of_gain(server[mask], personal[mask], target[mask], personal_scores[mask])
 
-    label = lambda shares: "fit {:.3g}, transition {:.3g}, repeat {:.3g}".format(*shares)
     for name, grid in grids.items():
         chosen = {}
         for chosen_on, measured_on in (("even", "odd"), ("odd", "even")):

@@ -367,9 +367,10 @@ enum Command {
         out: Option<PathBuf>,
     },
     /// The consistency trade-off on the server-rerank protocol: NDCG@10 against RBO (p = 0.9)
-    /// and Kendall's τ to the server's order for personalization 0, 0.1, …, 1, on validation
-    /// and test, and the test trade-off as a PNG. It chooses nothing (see
-    /// `pipeline::consistency` for why validation cannot here).
+    /// and Kendall's τ to the server's order for personalization 0, 0.1, …, 1 and other
+    /// settings, on validation and test, and the test trade-off as a PNG. It chooses nothing:
+    /// with --stand-in, validation re-ranks that model's lists, which a choice can be made on
+    /// (see `pipeline::consistency`).
     Consistency {
         /// Model directory.
         #[arg(long)]
@@ -383,6 +384,13 @@ enum Command {
         /// Also write each test page's terms (TSV) for scripts/consistency_policies.py.
         #[arg(long)]
         terms_out: Option<PathBuf>,
+        /// A model trained on the training split alone whose top 100 stands in for the server's
+        /// list on validation (the published lists know the validation target).
+        #[arg(long)]
+        stand_in: Option<PathBuf>,
+        /// Also write each validation page's terms (TSV), as --terms-out.
+        #[arg(long)]
+        validation_terms_out: Option<PathBuf>,
     },
     /// How faithful the explanations are: leave-one-out checks, deletion curves (explanation,
     /// attention and random orders) and validity on the test sessions of the server-rerank
@@ -700,8 +708,9 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
             Ok(())
         }
-        Command::Consistency { model, data, plot, terms_out } => {
-            let report = pipeline::consistency::run(&model, &data, plot.as_deref(), terms_out.as_deref())?;
+        Command::Consistency { model, data, plot, terms_out, stand_in, validation_terms_out } => {
+            let outputs = pipeline::consistency::Outputs { plot: plot.as_deref(), test_terms: terms_out.as_deref(), validation_terms: validation_terms_out.as_deref() };
+            let report = pipeline::consistency::run(&model, &data, stand_in.as_deref(), &outputs)?;
             println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
             Ok(())
         }

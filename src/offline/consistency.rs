@@ -42,6 +42,13 @@ pub struct Point {
     pub ild10: f64,
 }
 
+impl Point {
+    /// Whether the setting is a blend alone: no displacement bound, pin, diversity or floor.
+    pub fn is_blend_only(&self) -> bool {
+        self.max_displacement.is_none() && self.pinned == 0 && self.diversity == 0.0 && self.min_overlap == 0.0
+    }
+}
+
 /// Mean pairwise cosine distance of the first 10 of `ranking` (`vectors`: `[n, d]`).
 fn ild10(ranking: &[usize], vectors: &[f32], d: usize) -> f64 {
     let unit = |i: usize| -> Vec<f64> {

@@ -1,12 +1,14 @@
 //! `pocketrank consistency`: the personalization sweep on the server-rerank protocol
 //! ([`crate::offline::consistency`]) on validation and test, and the test trade-off as a PNG.
 //!
-//! It chooses nothing: on this data the validation split cannot choose a blend. The published
-//! server lists were retrieved for the test users with the validation target in their history,
-//! so on validation the server's own order scores NDCG@10 0.51 and every blend loses to it.
-//! The per-term setting it sweeps was chosen on the test pages of half the users (even ids,
-//! and again on the odd), as the data README chooses on these lists, by
-//! `scripts/consistency_policies.py`; the default stays 1 (fully personal).
+//! It chooses nothing. On this data the published server lists cannot serve validation: they
+//! were retrieved for the test users with the validation target in their history, so on
+//! validation the server's own order scores NDCG@10 0.51 and every blend loses to it. With a
+//! stand-in server (a model trained on the training split alone, as the transition weight's
+//! calibration uses), validation re-ranks its top 100 instead, retrieved from the history
+//! before the validation target; `scripts/consistency_policies.py` chooses on those pages'
+//! terms and measures the choice once on the test pages'. The default stays 1 (fully
+//! personal).
 
 use std::path::Path;
 
@@ -17,7 +19,8 @@ use crate::api::{Budget, TermBlend};
 use crate::error::{Error, Result};
 use crate::offline::consistency::{Point, sweep};
 use crate::offline::data::{Dataset, Split};
-use crate::offline::eval::{Protocol, cases};
+use crate::offline::eval::{Case, Protocol, cases};
+use crate::offline::servers::ModelServer;
 use crate::pipeline::load_ranker;
 use crate::rank::score::Terms;
 
@@ -58,41 +61,75 @@ fn budgets() -> Vec<Budget> {
 /// users of even ids choose (README, the consistency budget).
 pub const DOCUMENTED: TermBlend = TermBlend { fit: 0.0, transition: 0.14, repeat: 0.2, rule: 0.14 };
 
-/// The columns of the rows `terms_out` gets: the user, the target's server position (−1: not in
+/// The length of a stand-in server's list: the published lists' length.
+const LIST_LEN: usize = 100;
+
+/// The columns of the rows the terms files get: the user, the target's server position (−1: not in
 /// the list), and per candidate in server order (comma-separated) the server term, the personal
 /// terms (fit and the fixed terms, what the blend scales), the fixed terms alone and the repeat
 /// prior alone (the fixed terms' other part is the transition and rule terms).
 pub const TERM_COLUMNS: [&str; 6] = ["user", "target", "server", "personal", "fixed", "repeat"];
 
-/// Sweep validation and test; optionally draw the test blend curve to `plot`, and write each
-/// test page's terms to `terms_out` (TSV, [`TERM_COLUMNS`]; scripts/consistency_policies.py).
-pub fn run(model: &Path, data_dir: &Path, plot: Option<&Path>, terms_out: Option<&Path>) -> Result<serde_json::Value> {
-    let ranker = load_ranker(model, Device::flex())?;
-    let data = Dataset::load(data_dir)?;
-    let validation = sweep(&ranker, &data, &cases(&data, data_dir, Protocol::ServerRerank, Split::Validation)?, &budgets(), |_, _| ())?;
+/// What `run` writes besides its report.
+pub struct Outputs<'a> {
+    /// The test trade-off (PNG).
+    pub plot: Option<&'a Path>,
+    /// Each test page's terms (TSV, [`TERM_COLUMNS`]).
+    pub test_terms: Option<&'a Path>,
+    /// Each validation page's terms.
+    pub validation_terms: Option<&'a Path>,
+}
+
+/// One page's row of [`TERM_COLUMNS`].
+fn term_row(data: &Dataset, case: &Case, terms: &[Terms]) -> String {
+    let joined = |term: fn(&Terms) -> f32| terms.iter().map(|t| term(t).to_string()).collect::<Vec<_>>().join(",");
+    let target = case.candidates.iter().position(|&c| c == case.target).map_or(-1, |p| p as i64);
+    [data.users[case.user].0.clone(), target.to_string(), joined(|t| t.server), joined(|t| t.fit + t.fixed()), joined(Terms::fixed), joined(|t| t.repeat)].join("\t")
+}
+
+/// Sweep `cases`, writing their pages' terms to `terms_out` if given.
+fn sweep_writing(ranker: &crate::rank::Ranker, data: &Dataset, cases: &[Case], terms_out: Option<&Path>) -> Result<Vec<Point>> {
     let mut rows = vec![TERM_COLUMNS.join("\t")];
-    let joined = |terms: &[Terms], term: fn(&Terms) -> f32| terms.iter().map(|t| term(t).to_string()).collect::<Vec<_>>().join(",");
-    let test = sweep(&ranker, &data, &cases(&data, data_dir, Protocol::ServerRerank, Split::Test)?, &budgets(), |case, terms| {
+    let points = sweep(ranker, data, cases, &budgets(), |case, terms| {
         if terms_out.is_some() {
-            let target = case.candidates.iter().position(|&c| c == case.target).map_or(-1, |p| p as i64);
-            rows.push([data.users[case.user].0.clone(), target.to_string(), joined(terms, |t| t.server), joined(terms, |t| t.fit + t.fixed()), joined(terms, Terms::fixed), joined(terms, |t| t.repeat)].join("\t"));
+            rows.push(term_row(data, case, terms));
         }
     })?;
     if let Some(path) = terms_out {
         std::fs::write(path, rows.join("\n") + "\n").map_err(|e| Error::io(path, e))?;
     }
-    if let Some(path) = plot {
-        let mut curve: Vec<_> = test.iter().filter(|p| p.max_displacement.is_none() && p.pinned == 0 && p.diversity == 0.0 && p.min_overlap == 0.0 && p.terms.is_all()).copied().collect();
+    Ok(points)
+}
+
+/// Sweep validation and test (validation on the lists of `stand_in`, a model directory, when
+/// given; else on the published ones) and write `outputs`.
+pub fn run(model: &Path, data_dir: &Path, stand_in: Option<&Path>, outputs: &Outputs) -> Result<serde_json::Value> {
+    let ranker = load_ranker(model, Device::flex())?;
+    let data = Dataset::load(data_dir)?;
+    let mut validation_cases = cases(&data, data_dir, Protocol::ServerRerank, Split::Validation)?;
+    if let Some(dir) = stand_in {
+        let server_model = load_ranker(dir, Device::flex())?;
+        let server = ModelServer::new(&server_model, &data)?;
+        for case in &mut validation_cases {
+            case.candidates = server.retrieve(&data, &data.users[case.user].1[..case.history_len], LIST_LEN)?;
+            case.server_order = true;
+        }
+    }
+    let validation = sweep_writing(&ranker, &data, &validation_cases, outputs.validation_terms)?;
+    let test = sweep_writing(&ranker, &data, &cases(&data, data_dir, Protocol::ServerRerank, Split::Test)?, outputs.test_terms)?;
+    if let Some(path) = outputs.plot {
+        let mut curve: Vec<_> = test.iter().filter(|p| p.is_blend_only() && p.terms.is_all()).copied().collect();
         curve.sort_by(|a, b| a.personalization.total_cmp(&b.personalization));
         let find = |wanted: fn(&Point) -> bool| test.iter().find(|p| wanted(p)).copied();
         let mut marked = Vec::new();
-        if let Some(full) = find(|p| p.personalization == 1.0 && p.terms.is_all() && p.max_displacement.is_none() && p.pinned == 0 && p.diversity == 0.0 && p.min_overlap == 0.0) {
+        if let Some(full) = find(|p| p.personalization == 1.0 && p.terms.is_all() && p.is_blend_only()) {
             marked.push((full, "shipped default: personalization 1".to_string()));
         }
-        if let Some(documented) = find(|p| p.terms == DOCUMENTED && p.max_displacement.is_none() && p.pinned == 0 && p.diversity == 0.0 && p.min_overlap == 0.0) {
+        if let Some(documented) = find(|p| p.terms == DOCUMENTED && p.is_blend_only()) {
             marked.push((documented, "consistent page: {fit 0, transition 0.14, repeat 0.2}".to_string()));
         }
         crate::train::write_tradeoff(&curve, &marked, path)?;
     }
-    Ok(json!({ "protocol": "server-rerank", "validation": validation, "test": test }))
+    let lists = stand_in.map_or("published".to_string(), |dir| format!("stand-in {}", dir.display()));
+    Ok(json!({ "protocol": "server-rerank", "validationLists": lists, "validation": validation, "test": test }))
 }
