@@ -217,6 +217,12 @@ def main():
             on_window = ndcg(base + w * bought + a * near["window"], target)[long].mean()
             on_both = ndcg(base + w * (bought + profile) + a * (near["profile"] + near["window"]), target)[long].mean()
             print(f"  {a}: {on_profile:.4f} ({on_profile / frozen[long].mean() - 1:+.1%}) | {on_window:.4f} ({on_window / frozen[long].mean() - 1:+.1%}) | {on_both:.4f}")
+        total = 0.0
+        for lo, hi in zip(bands[:-1], bands[1:]):
+            m = long & (rate >= lo) & (rate < hi)
+            total += max(ndcg(base + a * bought + b * profile + c * near["profile"], target)[m].sum() for a in grid_window for b in grid_profile for c in (0, 1, 2, 3, 4))
+        bound = total / long.sum()
+        print(f"  with the two repeat weights and the profile's neighbour weight chosen per band of the repeat rate, in sample (an upper bound): {bound:.4f} ({bound / frozen[long].mean() - 1:+.1%})")
 
 
 if __name__ == "__main__":
