@@ -471,6 +471,24 @@ fn optional_title(map: &Map<String, Value>, path: &str, limits: &Limits) -> Resu
 
 /// A number field ([`check_number`]; JSON has no NaN or ±Infinity, and the wasm layer refuses
 /// them on the way in).
+/// `map`'s number `name` in [0, 1], `default` when absent or null.
+fn unit_interval(map: &Map<String, Value>, path: &str, name: &str, default: f32) -> Result<f32> {
+    match optional_number(map, path, name, true)? {
+        None => Ok(default),
+        Some(x) if (0.0..=1.0).contains(&x) => Ok(x as f32),
+        Some(_) => Err(Error::invalid(format!("{path}.{name}"), "must be in [0, 1]")),
+    }
+}
+
+/// An error naming the first key of `map` outside `known`, as "unknown `what` (expected
+/// `expected`)".
+fn reject_unknown_keys(map: &Map<String, Value>, path: &str, known: &[&str], what: &str, expected: &str) -> Result<()> {
+    match map.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(unknown) => Err(Error::invalid(format!("{path}.{unknown}"), format!("unknown {what} (expected {expected})"))),
+        None => Ok(()),
+    }
+}
+
 fn optional_number(map: &Map<String, Value>, path: &str, name: &str, for_model: bool) -> Result<Option<f64>> {
     let at = || format!("{path}.{name}");
     match map.get(name) {
@@ -637,17 +655,8 @@ impl TermBlend {
     /// kept in full.
     pub fn from_json(value: &Value, path: &str) -> Result<TermBlend> {
         let map = object(value, path)?;
-        const KNOWN: [&str; 4] = ["fit", "transition", "repeat", "rule"];
-        if let Some(unknown) = map.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-            return Err(Error::invalid(format!("{path}.{unknown}"), "unknown term (expected fit, transition, repeat or rule)"));
-        }
-        let share = |name: &str| -> Result<f32> {
-            match optional_number(map, path, name, true)? {
-                None => Ok(1.0),
-                Some(x) if (0.0..=1.0).contains(&x) => Ok(x as f32),
-                Some(_) => Err(Error::invalid(format!("{path}.{name}"), "must be in [0, 1]")),
-            }
-        };
+        reject_unknown_keys(map, path, &["fit", "transition", "repeat", "rule"], "term", "fit, transition, repeat or rule")?;
+        let share = |name: &str| unit_interval(map, path, name, 1.0);
         Ok(TermBlend { fit: share("fit")?, transition: share("transition")?, repeat: share("repeat")?, rule: share("rule")? })
     }
 }
@@ -660,21 +669,13 @@ impl RerankOptions {
         }
         let map = object(value, path)?;
         const KNOWN: [&str; 7] = ["serverOrder", "personalization", "maxDisplacement", "pinned", "diversity", "minOverlap", "explain"];
-        if let Some(unknown) = map.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-            return Err(Error::invalid(format!("{path}.{unknown}"), "unknown option (expected serverOrder, personalization, maxDisplacement, pinned, diversity, minOverlap or explain)"));
-        }
+        reject_unknown_keys(map, path, &KNOWN, "option", "serverOrder, personalization, maxDisplacement, pinned, diversity, minOverlap or explain")?;
         let server_order = match map.get("serverOrder") {
             None | Some(Value::Null) => true,
             Some(Value::Bool(b)) => *b,
             Some(other) => return Err(Error::invalid(format!("{path}.serverOrder"), format!("expected a boolean, got {}", kind_of(other)))),
         };
-        let unit = |name: &str, default: f32| -> Result<f32> {
-            match optional_number(map, path, name, true)? {
-                None => Ok(default),
-                Some(x) if (0.0..=1.0).contains(&x) => Ok(x as f32),
-                Some(_) => Err(Error::invalid(format!("{path}.{name}"), "must be in [0, 1]")),
-            }
-        };
+        let unit = |name: &str, default: f32| unit_interval(map, path, name, default);
         // A number scales every personal term; an object gives each its own share.
         let (personalization, terms) = match map.get("personalization") {
             Some(shares @ Value::Object(_)) => (1.0, TermBlend::from_json(shares, &format!("{path}.personalization"))?),

@@ -126,7 +126,7 @@ pub fn run(model: &Path, data_dir: &Path, stand_in: Option<&Path>, outputs: &Out
             marked.push((full, "shipped default: personalization 1".to_string()));
         }
         if let Some(documented) = find(|p| p.terms == DOCUMENTED && p.is_blend_only()) {
-            marked.push((documented, "consistent page: {fit 0, transition 0.14, repeat 0.2}".to_string()));
+            marked.push((documented, format!("consistent page: {{fit {}, transition {}, repeat {}}}", DOCUMENTED.fit, DOCUMENTED.transition, DOCUMENTED.repeat)));
         }
         crate::train::write_tradeoff(&curve, &marked, path)?;
     }

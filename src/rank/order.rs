@@ -54,7 +54,8 @@ pub fn position<S: Score>(len: usize, at: usize, score: impl Fn(usize) -> S) -> 
 
 /// A candidate's score under the personalization blend `p` with each personal term's share
 /// `shares`: the server's term plus `p` times the personal terms, each times its share. With
-/// every share 1, `p = 1` is [`Terms::total`] exactly.
+/// every share 1, `p = 1` is [`Terms::total`] exactly. (Shares of 1 keep the uniform blend's
+/// own float expression, so its scores, and the golden corpus, do not move by a rounding.)
 pub fn blended(terms: &Terms, p: f32, shares: &TermBlend) -> f32 {
     if !shares.is_all() {
         terms.server + p * (shares.fit * terms.fit + shares.transition * terms.transition + shares.repeat * terms.repeat + shares.rule * terms.rule)
