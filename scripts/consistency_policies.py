@@ -125,6 +125,7 @@ def main():
         choose_on_validation(args.choose_on, args.terms)
         return
     server, personal, fixed, repeat, target, users = load(args.terms)
+    fit, transition, _ = by_term(personal, fixed, repeat)  # transition: and the rule term, 0 on Games
     pages = Pages(server, target)
     base = pages.measure(personal, 0.0)[0].mean()
     full = pages.measure(personal, 1.0)[0].mean()
@@ -174,7 +175,6 @@ def main():
         show(f"hinge: above the median by {margin}", best((f"blend {b}", hinge, b) for b in blends))
 
     print("\nseparate blends: server + a * fit + b * (transition, repeat)")
-    fit = personal - fixed
     for name, terms in (("fit", fit), ("transition and repeat", fixed)):
         for b in (0.14, 0.16):
             ndcg, rbo = pages.measure(b * terms, 1.0)
@@ -210,7 +210,6 @@ def main():
 
     print("\nchosen on one half of the users (by id parity), measured on the other")
     halves = {"even": users % 2 == 0, "odd": users % 2 == 1}
-    fit, transition, repeat = by_term(personal, fixed, repeat)  # transition: and the rule term, 0 on Games
     grids = {
         "the uniform blend": [(b, b, b) for b in np.arange(0.10, 0.2001, 0.005)],
         "two shares: fit, and transition with repeat": [(a, b, b) for a in (0.0, 0.01, 0.03, 0.05, 0.1) for b in np.arange(0.10, 0.2001, 0.005)],
