@@ -3,7 +3,7 @@
 candidate rows of `pocketrank eval --learn-beyond-window --features-out FILE` (one row a
 candidate, 100 a user: sampled-100).
 
-    pip install numpy
+    pip install numpy scikit-learn      # scikit-learn for --learned only
     python3 scripts/beyond_window_ceiling.py FILE --model models/retail
 
 It checks that the rows reproduce the shipped scoring (frozen: fit + rule + w·[bought in the
@@ -27,6 +27,11 @@ for users with more than 50 events:
   without its last two items, this shopper's own left out), to the profile's items (or the
   window's), scaled by the page's largest. It asks whether the profile's items say more
   about a new item than the repeat prior does.
+- with --learned (and --histories, --train-data; needs scikit-learn): what a learned scorer
+  makes of everything the device knows. Gradient-boosted trees, fitted on one half of the
+  users and measured on the other (and the reverse), once on the window's features alone and
+  once with everything beyond the window added. The gap between the two is what the
+  information beyond the window is worth to a learner as strong as the one that reads it.
 
 Ties rank as the scorer ranks them: equal scores keep the candidates' order.
 """
@@ -83,10 +88,7 @@ def neighbour_terms(features, data_dir):
     part (history without its last two items: no validation or test target is counted); the
     shopper whose page it is is left out of the counts, so their own history cannot vouch for
     a candidate."""
-    with open(os.path.join(data_dir, "sequences.tsv")) as f:
-        next(f)
-        histories = dict(line.rstrip("\n").split("\t") for line in f)
-    histories = {u: items.split() for u, items in histories.items()}
+    histories = read_histories(data_dir)
     ids = sorted({i for items in histories.values() for i in items} | set(features["item"].ravel()))
     index = {i: k for k, i in enumerate(ids)}
     bought = {u: np.array(sorted({index[i] for i in items[:-2]}), dtype=int) for u, items in histories.items()}
@@ -113,6 +115,76 @@ def neighbour_terms(features, data_dir):
     return {name: v / np.maximum(v.max(1, keepdims=True), 1e-9) for name, v in out.items()}
 
 
+def read_histories(data_dir):
+    """Each user's whole item sequence, oldest first, from `data_dir`/sequences.tsv."""
+    with open(os.path.join(data_dir, "sequences.tsv")) as f:
+        next(f)
+        return {u: items.split() for u, items in (line.rstrip("\n").split("\t") for line in f)}
+
+
+WINDOW_FEATURES = ["fit + rule", "fit", "rule", "window times", "window age", "page rank", "gap to the page's best", "popularity", "window neighbours", "log history", "re-purchase log-odds"]
+BEYOND_FEATURES = ["profile times", "profile place", "older fit", "repeat rate", "profile size", "profile neighbours", "co-visits", "rate in window", "rate beyond", "rate new"]
+
+
+def learned_features(d, histories, near, odds, window=50, visit=25, recent=10, prior=5.0):
+    """Per candidate row, the features of the learned bound: [`WINDOW_FEATURES`] (what a scorer
+    reading only the last `window` events and population counts could use) and
+    [`BEYOND_FEATURES`] (what the device also knows from the older events). The personal ones:
+
+    - co-visits: for each older visit (`visit` events, as the device replayed them) holding
+      the candidate, the share of that visit's items among the last `recent` events, summed;
+    - the shopper's own rates, event by event through the history (each event re-buys an item
+      of the 50 before it, an older item, or a new one), shrunk towards the population's by
+      `prior` events' worth."""
+    users, lengths = d["user"][:, 0], d["history"][:, 0].astype(int)
+    training = [h[:-2] for h in histories.values()]
+    counts = {}
+    for h in training:
+        for i in h:
+            counts[i] = counts.get(i, 0) + 1
+    covisits = np.zeros(d["item"].shape)
+    rates, sizes = np.zeros((len(users), 3)), np.zeros(len(users))
+    for k, (user, length) in enumerate(zip(users, lengths)):
+        history = histories[user][:length]
+        older, last = history[:-window], set(history[-recent:])
+        visits = [set(older[i:i + visit]) for i in range(0, len(older), visit)]
+        for j, item in enumerate(d["item"][k]):
+            covisits[k, j] = sum(len(last & v) / len(v) for v in visits if item in v)
+        seen = set()
+        for t, item in enumerate(history):
+            rates[k, 0 if item in history[max(0, t - window):t] else 1 if item in seen else 2] += 1
+            seen.add(item)
+        sizes[k] = min(len(set(older)), 500)
+    population = rates.sum(0) / rates.sum()
+    rates = (rates + prior * population) / (rates.sum(1, keepdims=True) + prior)
+    per_user = lambda v: np.repeat(np.asarray(v, dtype=float)[:, None], d["item"].shape[1], 1)
+    base = d["fit"] + d["rule"]
+    columns = {
+        "fit + rule": base, "fit": d["fit"], "rule": d["rule"], "window times": d["window_times"], "window age": d["window_age"],
+        "page rank": np.argsort(np.argsort(-base, 1), 1), "gap to the page's best": base - base.max(1, keepdims=True),
+        "popularity": np.log1p(np.vectorize(lambda i: counts.get(i, 0))(d["item"])), "window neighbours": near["window"],
+        "log history": per_user(np.log(lengths)), "re-purchase log-odds": np.vectorize(lambda i: odds.get(i, 0.0))(d["item"]),
+        "profile times": d["profile_times"], "profile place": d["profile_place"], "older fit": d["older_fit"],
+        "repeat rate": d["repeat_rate"], "profile size": per_user(np.log1p(sizes)), "profile neighbours": near["profile"],
+        "co-visits": covisits, "rate in window": per_user(rates[:, 0]), "rate beyond": per_user(rates[:, 1]), "rate new": per_user(rates[:, 2]),
+    }
+    return np.stack([columns[name] for name in WINDOW_FEATURES + BEYOND_FEATURES], -1)
+
+
+def cross_fitted(features, target, halves):
+    """Scores of gradient-boosted trees (pointwise: is this candidate the target?) fitted on one
+    half of the users and applied to the other, both ways."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    out = np.zeros(target.shape)
+    for fit_on, apply_to in (halves, halves[::-1]):
+        model = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=100,
+                                               l2_regularization=1.0, early_stopping=False, random_state=0)
+        model.fit(features[fit_on].reshape(-1, features.shape[-1]), target[fit_on].ravel())
+        out[apply_to] = model.predict_proba(features[apply_to].reshape(-1, features.shape[-1]))[:, 1].reshape(-1, target.shape[1])
+    return out
+
+
 def ndcg(scores, target):
     """Per-user NDCG@10 of the target (row of `target` with the 1)."""
     t = target.argmax(1)
@@ -128,6 +200,7 @@ def main():
     ap.add_argument("--model", required=True, help="model directory (its config.json's head.repeat_log_odds)")
     ap.add_argument("--histories", help="the data set the eval ran on (convert-retail --max-len 0): adds the co-purchase neighbour terms")
     ap.add_argument("--train-data", help="the data set the model was trained on (convert-retail --until … --max-len 0): adds each item's re-purchase rate as a feature")
+    ap.add_argument("--learned", action="store_true", help="with --histories and --train-data: the learned bound (gradient-boosted trees, cross-fitted; needs scikit-learn)")
     args = ap.parse_args()
     with open(os.path.join(args.model, "config.json")) as f:
         w = json.load(f)["head"]["repeat_log_odds"]
@@ -223,6 +296,22 @@ def main():
             total += max(ndcg(base + a * bought + b * profile + c * near["profile"], target)[m].sum() for a in grid_window for b in grid_profile for c in (0, 1, 2, 3, 4))
         bound = total / long.sum()
         print(f"  with the two repeat weights and the profile's neighbour weight chosen per band of the repeat rate, in sample (an upper bound): {bound:.4f} ({bound / frozen[long].mean() - 1:+.1%})")
+
+    if args.learned:
+        if not (args.histories and args.train_data):
+            ap.error("--learned needs --histories and --train-data")
+        every = learned_features(d, read_histories(args.histories), near, repurchase_log_odds(args.train_data))
+        print("\nthe learned bound: gradient-boosted trees, cross-fitted over two halves of the users")
+        print("  halves          window's features   + beyond the window   beyond adds (paired ± s.e.)")
+        for name, part in (("by id parity", np.arange(len(rate)) % 2), ("at random", np.random.default_rng(0).integers(0, 2, len(rate)))):
+            halves = (long & (part == 0), long & (part == 1))
+            window_only = ndcg(cross_fitted(every[..., :len(WINDOW_FEATURES)], target, halves), target)[long]
+            everything = ndcg(cross_fitted(every, target, halves), target)[long]
+            gain = everything - window_only
+            print(f"  {name:<14}  {window_only.mean():.4f} ({window_only.mean() / frozen[long].mean() - 1:+.1%})     "
+                  f"{everything.mean():.4f} ({everything.mean() / frozen[long].mean() - 1:+.1%})      "
+                  f"{gain.mean():+.4f} ± {gain.std(ddof=1) / math.sqrt(len(gain)):.4f} ({everything.mean() / window_only.mean() - 1:+.1%})")
+        print("  (percentages in the first two columns are over the shipped frozen model)")
 
 
 if __name__ == "__main__":
