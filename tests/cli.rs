@@ -1,5 +1,6 @@
-//! The command line, as a user runs it: eval's JSON line, rerank of a request file, and the
-//! aggregation of private updates into a new shipped head.
+//! The command line, as a user runs it: eval's JSON line, rerank of a request file, rules
+//! mined and converted from Spark, and the aggregation of private updates into a new shipped
+//! head.
 
 mod common;
 
@@ -67,6 +68,41 @@ fn rerank_reads_a_request_and_names_bad_fields() {
     let (ok, _, stderr) = pocketrank(&["rerank", "--model", "models/games", "--request", bad.to_str().unwrap()]);
     assert!(!ok);
     assert!(stderr.contains("candidates[0].title: missing"), "{stderr}");
+}
+
+/// `rules` mines the fixture's baskets and converts Spark's rules from the same baskets into
+/// the same table (item pairs and order exactly; figures to 1e-9), and writes the itemsets and
+/// baskets beside a mined table when asked.
+#[test]
+fn rules_mined_and_converted_from_spark_make_one_table() {
+    let fixture = common::root().join("tests/fixtures/spark-rules");
+    let settings: Value = serde_json::from_str(&std::fs::read_to_string(fixture.join("settings.json")).unwrap()).unwrap();
+    let dir = std::env::temp_dir().join(format!("pocketrank-rules-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (mined, spark, itemsets, transactions) = (dir.join("mined.jsonl"), dir.join("spark.jsonl"), dir.join("itemsets.jsonl"), dir.join("baskets.txt"));
+    let (support, confidence) = (settings["minSupport"].to_string(), settings["minConfidence"].to_string());
+    let (ok, _, stderr) = pocketrank(&[
+        "rules", "--baskets", fixture.join("baskets.tsv").to_str().unwrap(), "--min-support", &support, "--min-confidence", &confidence,
+        "--out", mined.to_str().unwrap(), "--itemsets", itemsets.to_str().unwrap(), "--transactions", transactions.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("frequent itemsets") && stderr.contains("rules, mined in"), "{stderr}");
+    let (ok, _, stderr) = pocketrank(&["rules", "--from-spark", fixture.join("rules").to_str().unwrap(), "--out", spark.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let table = |path: &std::path::Path| -> Vec<Value> { std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect() };
+    let (mined, spark) = (table(&mined), table(&spark));
+    assert!(!mined.is_empty());
+    assert_eq!(mined.len(), spark.len());
+    assert!(stderr.contains(&format!("converted {} of Spark's rules", spark.len())), "{stderr}");
+    for (m, s) in mined.iter().zip(&spark) {
+        assert_eq!((&m["antecedent"], &m["consequent"]), (&s["antecedent"], &s["consequent"]));
+        for key in ["support", "confidence", "lift"] {
+            assert!((m[key].as_f64().unwrap() - s[key].as_f64().unwrap()).abs() <= 1e-9, "{m} vs {s}");
+        }
+    }
+    assert!(table(&itemsets).iter().all(|i| i["count"].as_u64().unwrap() > 0));
+    assert!(!std::fs::read_to_string(&transactions).unwrap().trim().is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -169,7 +205,7 @@ fn beyond_window_features_count_what_the_window_and_the_profile_hold() {
     let mut lines = text.lines();
     assert_eq!(lines.next().unwrap().split('\t').collect::<Vec<_>>(), pocketrank::offline::beyond::FEATURE_COLUMNS);
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split('\t').collect()).collect();
-    assert!(!rows.is_empty() && rows.len() % 100 == 0, "{} rows: 100 a user", rows.len());
+    assert!(!rows.is_empty() && rows.len().is_multiple_of(100), "{} rows: 100 a user", rows.len());
     // Each user's history (the sequence without its test target), from the converted data.
     let sequences: std::collections::HashMap<String, Vec<String>> = std::fs::read_to_string(data.join("sequences.tsv"))
         .unwrap()

@@ -13,9 +13,12 @@ fn inputs(dir: &Path) -> Vec<std::path::PathBuf> {
     files
 }
 
+/// A fuzz target: its name (the corpus folder) and its entry point.
+type Target = (&'static str, fn(&[u8]) -> bool);
+
 #[test]
 fn every_committed_fuzz_input_returns() {
-    let targets: [(&str, fn(&[u8]) -> bool); 4] = [
+    let targets: [Target; 4] = [
         ("bundle", pocketrank::fuzzing::bundle),
         ("state", pocketrank::fuzzing::state),
         ("request", pocketrank::fuzzing::request),

@@ -1,6 +1,6 @@
 //! `pocketrank`: train, evaluate, re-rank and make the golden corpus, natively.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -549,23 +549,12 @@ fn command_line() -> String {
     std::iter::once("pocketrank".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ")
 }
 
-/// The card's reference lines for `data`, when the references file exists.
-fn references(file: &Path, data: &Path) -> Result<Vec<String>> {
-    if file.exists() { pipeline::card::references(file, data) } else { Ok(Vec::new()) }
-}
-
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Train { data, out, init, final_fit_of, run: RunArgs { device, references: file }, shape } => {
-            let config = match &final_fit_of {
-                Some(dir) => model_dir::final_fit_config(dir)?,
-                None => shape.config()?,
-            };
-            let device = device.device()?;
-            let base = init.as_deref().map(|dir| pipeline::load_ranker(dir, device.clone())).transpose()?;
-            let references = references(&file, &data)?;
-            let provenance = model_dir::Provenance { command: &command_line(), teacher: None, validated_run: final_fit_of.as_deref(), references: &references };
-            model_dir::write_model_dir(&data, &out, &config, &device, base.as_ref(), &train::Guidance::default(), provenance)
+        Command::Train { data, out, init, final_fit_of, run: RunArgs { device, references }, shape } => {
+            let start = init.as_deref().map_or(model_dir::Start::Fresh, model_dir::Start::Init);
+            let job = model_dir::RunJob { data: &data, out: &out, settings: shape.config()?, final_fit_of: final_fit_of.as_deref(), device: device.device()?, start, references: &references, command: &command_line() };
+            model_dir::run(&job)
         }
         Command::Baseline { data } => {
             let b = baseline(&Dataset::load(&data)?, &data)?;
@@ -575,28 +564,21 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::EmbedTitles { minilm, data, out, batch } => {
-            let dataset = Dataset::load(&data)?;
             let started = Instant::now();
-            let model = train::MiniLm::load(&minilm, &Device::flex())?;
-            let bar = progress(dataset.titles.len(), "titles");
-            let embeddings = train::TitleEmbeddings::compute(&model, &dataset, batch, |n| bar.inc(n as u64))?;
+            let bar = progress(0, "titles");
+            let done = pipeline::titles::embed(&minilm, &data, &out, batch, |embedded, total| {
+                bar.set_length(total as u64);
+                bar.inc(embedded as u64);
+            })?;
             bar.finish_and_clear();
-            embeddings.save(&out)?;
-            eprintln!("embedded {} titles ({} floats each) in {:.0} s into {}", dataset.titles.len(), embeddings.width(), started.elapsed().as_secs_f64(), out.display());
+            eprintln!("embedded {} titles ({} floats each) in {:.0} s into {}", done.titles, done.width, started.elapsed().as_secs_f64(), out.display());
             Ok(())
         }
-        Command::Distill { teacher, data, out, title_embeddings, teacher_weight, temperature, final_fit_of, run: RunArgs { device, references: file }, shape } => {
-            let config = match &final_fit_of {
-                Some(dir) => model_dir::final_fit_config(dir)?,
-                None => shape.config()?.with_teacher_weight(teacher_weight).with_temperature(temperature),
-            };
-            let device = device.device()?;
-            let teacher_ranker = pipeline::load_ranker(&teacher, device.clone())?;
-            let embeddings = title_embeddings.as_deref().map(train::TitleEmbeddings::load).transpose()?;
-            let guidance = train::Guidance { teacher: Some(&teacher_ranker), title_embeddings: embeddings.as_ref() };
-            let references = references(&file, &data)?;
-            let provenance = model_dir::Provenance { command: &command_line(), teacher: Some(&teacher), validated_run: final_fit_of.as_deref(), references: &references };
-            model_dir::write_model_dir(&data, &out, &config, &device, None, &guidance, provenance)
+        Command::Distill { teacher, data, out, title_embeddings, teacher_weight, temperature, final_fit_of, run: RunArgs { device, references }, shape } => {
+            let settings = shape.config()?.with_teacher_weight(teacher_weight).with_temperature(temperature);
+            let start = model_dir::Start::Teacher { teacher: &teacher, title_embeddings: title_embeddings.as_deref() };
+            let job = model_dir::RunJob { data: &data, out: &out, settings, final_fit_of: final_fit_of.as_deref(), device: device.device()?, start, references: &references, command: &command_line() };
+            model_dir::run(&job)
         }
         Command::Eval { model, data, protocol, split, users, candidates, only_targets, json, learn_k, learn_visits, learning, learn_beyond_window, visit_len, features_out } => {
             let (protocol, split) = (Protocol::parse(&protocol)?, Split::parse(&split)?);
@@ -662,11 +644,8 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Rerank { model, request, data, users, top, json } => {
-            let ranker = pipeline::load_ranker(&model, Device::flex())?;
-            let sessions = pipeline::request::sessions(request.as_deref(), data.as_deref(), users, ranker.max_events())?;
-            for session in &sessions {
-                let ranked = ranker.rerank(&session.events, &session.candidates, &session.options)?;
-                print_ranking(session, &ranked, top, json);
+            for (session, ranked) in pipeline::request::rerank(&model, request.as_deref(), data.as_deref(), users)? {
+                print_ranking(&session, &ranked, top, json);
             }
             Ok(())
         }
@@ -686,20 +665,19 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Rules { baskets, min_support, min_confidence, until, from_spark, out, itemsets, transactions } => {
-            if let Some(dir) = from_spark {
-                let rules = pipeline::rules::from_spark(&dir)?;
-                pipeline::rules::write(&rules, &out)?;
-                eprintln!("converted {} rules from {} into {}", rules.len(), dir.display(), out.display());
-                return Ok(());
+            use pipeline::rules::{Made, Source};
+            let source = match (&from_spark, &baskets) {
+                (Some(dir), _) => Source::Spark(dir),
+                (None, Some(path)) => Source::Baskets { path, until: until.as_deref(), min_support, min_confidence },
+                (None, None) => return Err(Error::invalid("rules", "give --baskets FILE or --from-spark DIR")),
+            };
+            match pipeline::rules::make(&source, &out, itemsets.as_deref(), transactions.as_deref())? {
+                Made::Converted(n) => eprintln!("converted {n} of Spark's rules into {}", out.display()),
+                Made::Mined(mined) => eprintln!(
+                    "{} baskets: {} frequent itemsets (count ≥ {}, up to {} items), {} rules, mined in {:.3} s; wrote {}",
+                    mined.baskets.len(), mined.itemsets.len(), mined.min_count, mined.longest_itemset(), mined.rules.len(), mined.seconds, out.display()
+                ),
             }
-            let baskets = baskets.unwrap_or_default();
-            let mined = pipeline::rules::mine(&baskets, until.as_deref(), min_support, min_confidence)?;
-            pipeline::rules::write(&mined.rules, &out)?;
-            pipeline::rules::write_itemsets_and_baskets(&mined, itemsets.as_deref(), transactions.as_deref())?;
-            eprintln!(
-                "{} baskets: {} frequent itemsets (count ≥ {}, up to {} items), {} rules, mined in {:.3} s; wrote {}",
-                mined.baskets.len(), mined.itemsets.len(), mined.min_count, mined.longest_itemset(), mined.rules.len(), mined.seconds, out.display()
-            );
             Ok(())
         }
         Command::EvalBaskets { model, data, baskets, train_until, test_from, min_support, min_confidence, weights, max_bundle_bytes, out } => {

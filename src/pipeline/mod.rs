@@ -18,6 +18,7 @@ pub mod priors;
 pub mod request;
 pub mod rules;
 pub mod sign;
+pub mod titles;
 pub mod transitions;
 
 use std::path::{Path, PathBuf};

@@ -1,13 +1,15 @@
-//! Training runs into model directories: train, evaluate what ships on test once, and write
-//! bundle, config, report, card and manifest; the final fit of a validated run; its curves.
+//! Training runs into model directories (`pocketrank train` and `distill`): choose the
+//! configuration (a final fit repeats its validated run), load what the run starts from, train,
+//! evaluate what ships on test once, and write bundle, config, report, card and manifest; the
+//! curves of a model directory.
 
 use std::path::Path;
 
 use burn::tensor::Device;
 use serde_json::json;
 
-use super::card::{CardInputs, model_card};
-use super::{BUNDLE_FILE, MANIFEST_FILE, pretty_json, read_report, write_file, write_manifest};
+use super::card::{self, CardInputs, model_card};
+use super::{BUNDLE_FILE, MANIFEST_FILE, load_ranker, pretty_json, read_report, write_file, write_manifest};
 use crate::error::{Error, Result};
 use crate::offline::calibrate::Calibration;
 use crate::offline::data::{Dataset, Split};
@@ -20,22 +22,80 @@ const WITHHELD_FILE: &str = "withheld.txt";
 /// In a final fit's directory: the curves of the validated run it repeats.
 const VALIDATED_CURVES_FILE: &str = "validated-run-curves.png";
 
+/// What a run starts from besides the data set.
+pub enum Start<'a> {
+    /// Fresh weights.
+    Fresh,
+    /// `train --init`: a trained model (directory or bundle) to fine-tune: its tokenizer and
+    /// weights carry over.
+    Init(&'a Path),
+    /// `distill`: learn from a teacher.
+    Teacher {
+        /// The teacher's model directory.
+        teacher: &'a Path,
+        /// The title embeddings the student also learns from (`embed-titles`).
+        title_embeddings: Option<&'a Path>,
+    },
+}
+
+/// One `train` or `distill` run, as the command line asks for it.
+pub struct RunJob<'a> {
+    /// Data set directory.
+    pub data: &'a Path,
+    /// The model directory to write.
+    pub out: &'a Path,
+    /// The settings the flags give. A final fit takes its validated run's instead.
+    pub settings: TrainConfig,
+    /// The validated run (model directory) this run is the final fit of.
+    pub final_fit_of: Option<&'a Path>,
+    /// Where it trains; a teacher or a run to fine-tune loads there too.
+    pub device: Device,
+    /// What it starts from.
+    pub start: Start<'a>,
+    /// Published figures for the card (`models/references.json`); a file that is not there
+    /// gives none.
+    pub references: &'a Path,
+    /// The command line, for the card and report.
+    pub command: &'a str,
+}
+
+/// Run `job` and write its model directory.
+pub fn run(job: &RunJob) -> Result<()> {
+    let config = match job.final_fit_of {
+        Some(dir) => final_fit_config(dir)?,
+        None => job.settings.clone(),
+    };
+    let references = if job.references.exists() { card::references(job.references, job.data)? } else { Vec::new() };
+    let (base, teacher, embeddings) = match job.start {
+        Start::Fresh => (None, None, None),
+        Start::Init(dir) => (Some(load_ranker(dir, job.device.clone())?), None, None),
+        Start::Teacher { teacher, title_embeddings } => (None, Some(load_ranker(teacher, job.device.clone())?), title_embeddings.map(train::TitleEmbeddings::load).transpose()?),
+    };
+    let guidance = train::Guidance { teacher: teacher.as_ref(), title_embeddings: embeddings.as_ref() };
+    let teacher_dir = match job.start {
+        Start::Teacher { teacher, .. } => Some(teacher),
+        _ => None,
+    };
+    let provenance = Provenance { command: job.command, teacher: teacher_dir, validated_run: job.final_fit_of, references: &references };
+    write_model_dir(job.data, job.out, &config, &job.device, base.as_ref(), &guidance, provenance)
+}
+
 /// What a run was made from, for its card and report.
 #[derive(Clone, Copy)]
-pub struct Provenance<'a> {
+struct Provenance<'a> {
     /// The command line that ran it.
-    pub command: &'a str,
+    command: &'a str,
     /// `distill`'s teacher.
-    pub teacher: Option<&'a Path>,
+    teacher: Option<&'a Path>,
     /// The validated run this one is the final fit of.
-    pub validated_run: Option<&'a Path>,
+    validated_run: Option<&'a Path>,
     /// Published figures on the same data, for the card.
-    pub references: &'a [String],
+    references: &'a [String],
 }
 
 /// The configuration of the validated run in `dir` as its final fit: the same settings,
 /// the epoch count and server trust it chose on validation, no early stopping or time cap.
-pub fn final_fit_config(dir: &Path) -> Result<TrainConfig> {
+fn final_fit_config(dir: &Path) -> Result<TrainConfig> {
     let report = read_report(dir)?;
     let field = |name: &str| format!("{}: report.json {name}", dir.display());
     let mut config: TrainConfig = serde_json::from_value(report["train_config"].clone()).map_err(|e| Error::invalid(field("train_config"), e))?;
@@ -53,7 +113,7 @@ pub fn final_fit_config(dir: &Path) -> Result<TrainConfig> {
 
 /// Train, evaluate on test, and write bundle, config, report, model card and manifest.
 /// `provenance.teacher` is the model directory behind `guidance.teacher`.
-pub fn write_model_dir(data_dir: &Path, out: &Path, config: &TrainConfig, device: &Device, base: Option<&Ranker>, guidance: &train::Guidance, provenance: Provenance) -> Result<()> {
+fn write_model_dir(data_dir: &Path, out: &Path, config: &TrainConfig, device: &Device, base: Option<&Ranker>, guidance: &train::Guidance, provenance: Provenance) -> Result<()> {
     let trained = train::train(data_dir, config, device, base, guidance)?;
     // The student ships to browsers: its embedding tables go int8.
     let quantize = guidance.teacher.is_some();

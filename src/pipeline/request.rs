@@ -1,10 +1,13 @@
-//! Re-rank requests for the CLI: a JSON request file, or real test sessions of a data set.
+//! Re-rank requests for the CLI (`pocketrank rerank`): a JSON request file, or real test
+//! sessions of a data set, re-ranked by a model on the CPU.
 
 use std::path::Path;
 
+use burn::tensor::Device;
 use serde_json::Value;
 
-use crate::api::{Candidate, Event, Limits, RerankOptions};
+use super::load_ranker;
+use crate::api::{Candidate, Event, Limits, Ranked, RerankOptions};
 use crate::catalog::window;
 use crate::error::{Error, Result};
 use crate::offline::data::{Dataset, Split};
@@ -39,6 +42,19 @@ pub fn read_request(path: &Path) -> Result<Session> {
     let options = RerankOptions::from_json(value.get("options").unwrap_or(&Value::Null), "options")?;
     let titles = candidates.iter().map(|c| (c.id.clone(), c.title.clone())).collect();
     Ok(Session { label: path.display().to_string(), events, candidates, options, titles })
+}
+
+/// `pocketrank rerank`: each session of [`sessions`], re-ranked by the model (directory or
+/// bundle) in `model` on the CPU.
+pub fn rerank(model: &Path, request: Option<&Path>, data: Option<&Path>, users: usize) -> Result<Vec<(Session, Vec<Ranked>)>> {
+    let ranker = load_ranker(model, Device::flex())?;
+    sessions(request, data, users, ranker.max_events())?
+        .into_iter()
+        .map(|session| {
+            let ranked = ranker.rerank(&session.events, &session.candidates, &session.options)?;
+            Ok((session, ranked))
+        })
+        .collect()
 }
 
 /// What `pocketrank rerank` ranks: the request file when given, else the first `users` test

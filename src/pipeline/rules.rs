@@ -49,6 +49,50 @@ impl Mined {
     }
 }
 
+/// Where `pocketrank rules` takes its table from.
+pub enum Source<'a> {
+    /// Mine baskets with FP-growth ([`mine`]).
+    Baskets {
+        /// `baskets.tsv`.
+        path: &'a Path,
+        /// Only invoices before this day (YYYY-MM-DD).
+        until: Option<&'a str>,
+        /// Least share of baskets a frequent itemset occurs in.
+        min_support: f64,
+        /// Least confidence of a rule.
+        min_confidence: f64,
+    },
+    /// Convert Spark's `associationRules`, written with `df.write.json` (a directory of part
+    /// files).
+    Spark(&'a Path),
+}
+
+/// What [`make`] did.
+pub enum Made {
+    /// Converted this many of Spark's rules.
+    Converted(usize),
+    /// Mined these.
+    Mined(Mined),
+}
+
+/// Write the rule table of `source` to `out`. A mined table's frequent itemsets and baskets
+/// also go to `itemsets` and `baskets` when given ([`write_itemsets_and_baskets`]).
+pub fn make(source: &Source, out: &Path, itemsets: Option<&Path>, baskets: Option<&Path>) -> Result<Made> {
+    match *source {
+        Source::Spark(dir) => {
+            let rules = from_spark(dir)?;
+            write(&rules, out)?;
+            Ok(Made::Converted(rules.len()))
+        }
+        Source::Baskets { path, until, min_support, min_confidence } => {
+            let mined = mine(path, until, min_support, min_confidence)?;
+            write(&mined.rules, out)?;
+            write_itemsets_and_baskets(&mined, itemsets, baskets)?;
+            Ok(Made::Mined(mined))
+        }
+    }
+}
+
 /// Mine `baskets.tsv` (invoices before `until` when given) at `min_support` and `min_confidence`.
 pub fn mine(path: &Path, until: Option<&str>, min_support: f64, min_confidence: f64) -> Result<Mined> {
     mine_baskets(baskets::read(path, until)?.into_iter().map(|b| b.items).collect(), min_support, min_confidence)
@@ -134,7 +178,7 @@ pub fn write(rules: &[RuleRow], path: &Path) -> Result<()> {
 
 /// [`mine`]'s frequent itemsets as JSON lines `{"items": [ids], "count"}`, and its baskets one
 /// a line (ids separated by spaces: what `scripts/spark_rules.py` hands Spark).
-pub fn write_itemsets_and_baskets(mined: &Mined, itemsets: Option<&Path>, baskets: Option<&Path>) -> Result<()> {
+fn write_itemsets_and_baskets(mined: &Mined, itemsets: Option<&Path>, baskets: Option<&Path>) -> Result<()> {
     if let Some(path) = itemsets {
         let lines: Vec<String> = mined.itemsets.iter().map(|(items, count)| serde_json::json!({"items": items, "count": count}).to_string()).collect();
         std::fs::write(path, lines.join("\n") + "\n").map_err(|e| Error::io(path, e))?;
