@@ -208,7 +208,8 @@ impl Default for TermBlend {
 }
 
 /// The consistency budget: how much a re-rank may move the server's list.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Budget {
     /// In [0, 1]: 0 keeps the server's order (only the server's term counts), 1 is fully
     /// personal; in between, the personal terms (fit, repeat, transition, rule) are scaled.
@@ -232,6 +233,14 @@ pub struct Budget {
 impl Default for Budget {
     fn default() -> Self {
         Budget { personalization: 1.0, terms: TermBlend::ALL, max_displacement: None, pinned: 0, diversity: 0.0, min_overlap: 0.0 }
+    }
+}
+
+impl Budget {
+    /// Whether the budget is a blend alone: no displacement bound, pin, diversity or overlap
+    /// floor.
+    pub fn is_blend_only(&self) -> bool {
+        self.max_displacement.is_none() && self.pinned == 0 && self.diversity == 0.0 && self.min_overlap == 0.0
     }
 }
 

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::api::{Budget, RerankOptions, TermBlend};
+use crate::api::{Budget, RerankOptions};
 use crate::catalog::window;
 use crate::error::Result;
 use crate::offline::data::Dataset;
@@ -19,18 +19,9 @@ use crate::rank::{Candidates, Memo, Ranker, order, ready};
 #[derive(Debug, Clone, Copy, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Point {
-    /// The personalization blend.
-    pub personalization: f32,
-    /// Each personal term's share of it.
-    pub terms: TermBlend,
-    /// The displacement bound, if any.
-    pub max_displacement: Option<usize>,
-    /// Server positions pinned at the top.
-    pub pinned: usize,
-    /// The MMR diversity.
-    pub diversity: f32,
-    /// The page's overlap floor (0: none).
-    pub min_overlap: f32,
+    /// The setting.
+    #[serde(flatten)]
+    pub budget: Budget,
     /// NDCG@10 of the target.
     pub ndcg10: f64,
     /// RBO (p = 0.9) with the server's order.
@@ -40,13 +31,6 @@ pub struct Point {
     /// Intra-list diversity of the top 10: mean pairwise cosine distance of the model's item
     /// vectors (Ziegler et al. 2005).
     pub ild10: f64,
-}
-
-impl Point {
-    /// Whether the setting is a blend alone: no displacement bound, pin, diversity or floor.
-    pub fn is_blend_only(&self) -> bool {
-        self.max_displacement.is_none() && self.pinned == 0 && self.diversity == 0.0 && self.min_overlap == 0.0
-    }
 }
 
 /// Mean pairwise cosine distance of the first 10 of `ranking` (`vectors`: `[n, d]`).
@@ -98,6 +82,6 @@ pub fn sweep(ranker: &Ranker, data: &Dataset, cases: &[Case], budgets: &[Budget]
     Ok(budgets
         .iter()
         .zip(totals)
-        .map(|(b, (a, r, t, i))| Point { personalization: b.personalization, terms: b.terms, max_displacement: b.max_displacement, pinned: b.pinned, diversity: b.diversity, min_overlap: b.min_overlap, ndcg10: a / n, rbo: r / n, tau: t / n, ild10: i / n })
+        .map(|(&budget, (a, r, t, i))| Point { budget, ndcg10: a / n, rbo: r / n, tau: t / n, ild10: i / n })
         .collect())
 }

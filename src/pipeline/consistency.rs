@@ -118,14 +118,14 @@ pub fn run(model: &Path, data_dir: &Path, stand_in: Option<&Path>, outputs: &Out
     let validation = sweep_writing(&ranker, &data, &validation_cases, outputs.validation_terms)?;
     let test = sweep_writing(&ranker, &data, &cases(&data, data_dir, Protocol::ServerRerank, Split::Test)?, outputs.test_terms)?;
     if let Some(path) = outputs.plot {
-        let mut curve: Vec<_> = test.iter().filter(|p| p.is_blend_only() && p.terms.is_all()).copied().collect();
-        curve.sort_by(|a, b| a.personalization.total_cmp(&b.personalization));
+        let mut curve: Vec<_> = test.iter().filter(|p| p.budget.is_blend_only() && p.budget.terms.is_all()).copied().collect();
+        curve.sort_by(|a, b| a.budget.personalization.total_cmp(&b.budget.personalization));
         let find = |wanted: fn(&Point) -> bool| test.iter().find(|p| wanted(p)).copied();
         let mut marked = Vec::new();
-        if let Some(full) = find(|p| p.personalization == 1.0 && p.terms.is_all() && p.is_blend_only()) {
+        if let Some(full) = find(|p| p.budget.personalization == 1.0 && p.budget.terms.is_all() && p.budget.is_blend_only()) {
             marked.push((full, "shipped default: personalization 1".to_string()));
         }
-        if let Some(documented) = find(|p| p.terms == DOCUMENTED && p.is_blend_only()) {
+        if let Some(documented) = find(|p| p.budget.terms == DOCUMENTED && p.budget.is_blend_only()) {
             marked.push((documented, format!("consistent page: {{fit {}, transition {}, repeat {}}}", DOCUMENTED.fit, DOCUMENTED.transition, DOCUMENTED.repeat)));
         }
         crate::train::write_tradeoff(&curve, &marked, path)?;

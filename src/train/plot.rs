@@ -113,7 +113,7 @@ pub fn write_tradeoff(points: &[crate::offline::consistency::Point], marked: &[(
         chart.draw_series(LineSeries::new(line.clone(), RED.stroke_width(2))).map_err(|e| fail(&e))?;
         chart.draw_series(line.iter().map(|&p| Circle::new(p, 3, RED.filled()))).map_err(|e| fail(&e))?;
         chart
-            .draw_series(points.iter().map(|p| Text::new(format!("{}", p.personalization), (pick(p), p.ndcg10), ("sans-serif", 12))))
+            .draw_series(points.iter().map(|p| Text::new(format!("{}", p.budget.personalization), (pick(p), p.ndcg10), ("sans-serif", 12))))
             .map_err(|e| fail(&e))?;
         let colours = [BLACK, BLUE, GREEN, MAGENTA];
         for ((p, name), colour) in marked.iter().zip(colours.iter().cycle()) {
