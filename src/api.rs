@@ -478,8 +478,6 @@ fn optional_title(map: &Map<String, Value>, path: &str, limits: &Limits) -> Resu
     Ok(optional_string(map, path, "title")?.map(|title| limits.cut_title(title)))
 }
 
-/// A number field ([`check_number`]; JSON has no NaN or ±Infinity, and the wasm layer refuses
-/// them on the way in).
 /// `map`'s number `name` in [0, 1], `default` when absent or null.
 fn unit_interval(map: &Map<String, Value>, path: &str, name: &str, default: f32) -> Result<f32> {
     match optional_number(map, path, name, true)? {
@@ -498,6 +496,8 @@ fn reject_unknown_keys(map: &Map<String, Value>, path: &str, known: &[&str], wha
     }
 }
 
+/// A number field ([`check_number`]; JSON has no NaN or ±Infinity, and the wasm layer refuses
+/// them on the way in).
 fn optional_number(map: &Map<String, Value>, path: &str, name: &str, for_model: bool) -> Result<Option<f64>> {
     let at = || format!("{path}.{name}");
     match map.get(name) {
