@@ -81,14 +81,13 @@ def repurchase_log_odds(data_dir, prior=5.0):
     return {i: logit((again[i] + prior * overall) / (buyers[i] + prior)) - logit(overall) for i in buyers}
 
 
-def neighbour_terms(features, data_dir):
+def neighbour_terms(features, histories):
     """Per candidate row, the co-purchase neighbour term of the profile's items (the history
     before the last 50 events) and of the window's (the last 50), each scaled by its page's
     largest. Similarity is the cosine of two items' buyer sets over every shopper's training
     part (history without its last two items: no validation or test target is counted); the
     shopper whose page it is is left out of the counts, so their own history cannot vouch for
-    a candidate."""
-    histories = read_histories(data_dir)
+    a candidate. `histories`: [`read_histories`] of the data set the eval ran on."""
     ids = sorted({i for items in histories.values() for i in items} | set(features["item"].ravel()))
     index = {i: k for k, i in enumerate(ids)}
     bought = {u: np.array(sorted({index[i] for i in items[:-2]}), dtype=int) for u, items in histories.items()}
@@ -283,7 +282,8 @@ def main():
         print(f"  {beta:.2f}: {v:.4f}")
 
     if args.histories:
-        near = neighbour_terms(d, args.histories)
+        histories = read_histories(args.histories)
+        near = neighbour_terms(d, histories)
         print("\nco-purchase neighbours (item-based CF), at weight: on the shipped profile | of the window, on the frozen model | both, on the shipped profile")
         for a in (0.5, 1, 2, 3, 4):
             on_profile = ndcg(base + w * (bought + profile) + a * near["profile"], target)[long].mean()
@@ -300,7 +300,7 @@ def main():
     if args.learned:
         if not (args.histories and args.train_data):
             ap.error("--learned needs --histories and --train-data")
-        every = learned_features(d, read_histories(args.histories), near, repurchase_log_odds(args.train_data))
+        every = learned_features(d, histories, near, repurchase_log_odds(args.train_data))
         print("\nthe learned bound: gradient-boosted trees, cross-fitted over two halves of the users")
         print("  halves          window's features   + beyond the window   beyond adds (paired ± s.e.)")
         for name, part in (("by id parity", np.arange(len(rate)) % 2), ("at random", np.random.default_rng(0).integers(0, 2, len(rate)))):
