@@ -49,6 +49,15 @@ fn training_on_a_gpu_without_the_backend_says_how_to_build_it() {
     assert!(stderr.contains("--device: gpu") && stderr.contains("--features webgpu"), "{stderr}");
 }
 
+/// A setting no run can use is refused by its flag, before any data is read (the data
+/// directory here does not exist).
+#[test]
+fn training_settings_out_of_range_name_the_flag() {
+    let (ok, _, stderr) = pocketrank(&["train", "--data", "no/such/data", "--out", "no/such/out", "--dropout", "1"]);
+    assert!(!ok);
+    assert!(stderr.contains("--dropout: must be in [0, 1)"), "{stderr}");
+}
+
 #[test]
 fn rerank_reads_a_request_and_names_bad_fields() {
     let dir = std::env::temp_dir().join(format!("pocketrank-cli-{}", std::process::id()));

@@ -96,17 +96,9 @@ struct RunArgs {
 const SHAPE_FLAGS: [&str; 11] = ["epochs", "max_minutes", "patience", "d_model", "layers", "heads", "dropout", "batch_size", "learning_rate", "withhold_ids", "seed"];
 
 impl ShapeArgs {
-    fn config(&self) -> Result<TrainConfig> {
-        if !(0.0..1.0).contains(&self.withhold_ids) {
-            return Err(Error::invalid("--withhold-ids", "must be in [0, 1)"));
-        }
-        if !(0.0..1.0).contains(&self.dropout) {
-            return Err(Error::invalid("--dropout", "must be in [0, 1)"));
-        }
-        if self.batch_size == 0 {
-            return Err(Error::invalid("--batch-size", "must be at least 1"));
-        }
-        Ok(TrainConfig::new()
+    /// The flags as a config; `train::train` checks it.
+    fn config(&self) -> TrainConfig {
+        TrainConfig::new()
             .with_epochs(self.epochs)
             .with_max_minutes(self.max_minutes)
             .with_patience(self.patience)
@@ -117,7 +109,7 @@ impl ShapeArgs {
             .with_batch_size(self.batch_size)
             .with_learning_rate(self.learning_rate)
             .with_withhold_ids(self.withhold_ids)
-            .with_seed(self.seed))
+            .with_seed(self.seed)
     }
 }
 
@@ -553,7 +545,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train { data, out, init, final_fit_of, run: RunArgs { device, references }, shape } => {
             let start = init.as_deref().map_or(model_dir::Start::Fresh, model_dir::Start::Init);
-            let job = model_dir::RunJob { data: &data, out: &out, settings: shape.config()?, final_fit_of: final_fit_of.as_deref(), device: device.device()?, start, references: &references, command: &command_line() };
+            let job = model_dir::RunJob { data: &data, out: &out, settings: shape.config(), final_fit_of: final_fit_of.as_deref(), device: device.device()?, start, references: &references, command: &command_line() };
             model_dir::run(&job)
         }
         Command::Baseline { data } => {
@@ -575,7 +567,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Distill { teacher, data, out, title_embeddings, teacher_weight, temperature, final_fit_of, run: RunArgs { device, references }, shape } => {
-            let settings = shape.config()?.with_teacher_weight(teacher_weight).with_temperature(temperature);
+            let settings = shape.config().with_teacher_weight(teacher_weight).with_temperature(temperature);
             let start = model_dir::Start::Teacher { teacher: &teacher, title_embeddings: title_embeddings.as_deref() };
             let job = model_dir::RunJob { data: &data, out: &out, settings, final_fit_of: final_fit_of.as_deref(), device: device.device()?, start, references: &references, command: &command_line() };
             model_dir::run(&job)

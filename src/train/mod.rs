@@ -115,6 +115,20 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
+    /// Refuse settings no run can use, named by the `train` / `distill` flags that set them.
+    pub fn check(&self) -> crate::Result<()> {
+        if !(0.0..1.0).contains(&self.withhold_ids) {
+            return Err(Error::invalid("--withhold-ids", "must be in [0, 1)"));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(Error::invalid("--dropout", "must be in [0, 1)"));
+        }
+        if self.batch_size == 0 {
+            return Err(Error::invalid("--batch-size", "must be at least 1"));
+        }
+        Ok(())
+    }
+
     /// The split this run's model is evaluated on, which fixes what it may train on.
     fn evaluated_on(&self) -> Split {
         if self.final_fit.is_some() { Split::Test } else { Split::Validation }
@@ -264,6 +278,7 @@ fn length_buckets(data: &Dataset, split: Split, users: &mut [usize], batch_size:
 /// With a teacher in `guidance` (`pocketrank distill`), the student uses the teacher's
 /// tokenizer and also learns the teacher's softmax over the catalog.
 pub fn train(dir: &Path, config: &TrainConfig, device: &Device, base: Option<&Ranker>, guidance: &Guidance) -> crate::Result<Trained> {
+    config.check()?;
     let started = Instant::now();
     let data = Dataset::load(dir)?;
     let split = config.evaluated_on();
@@ -622,4 +637,18 @@ pub fn repeat_log_odds(data: &Dataset, max_events: usize) -> f64 {
     let mean_history = history_items / transitions;
     let others = (data.ids.len() as f64 - mean_history).max(1.0);
     ((rate / mean_history) / ((1.0 - rate) / others)).ln()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_no_run_can_use_are_refused_by_their_flag() {
+        assert!(TrainConfig::new().check().is_ok());
+        let refused = |config: TrainConfig| config.check().unwrap_err().to_string();
+        assert_eq!(refused(TrainConfig::new().with_withhold_ids(1.0)), "--withhold-ids: must be in [0, 1)");
+        assert_eq!(refused(TrainConfig::new().with_dropout(-0.1)), "--dropout: must be in [0, 1)");
+        assert_eq!(refused(TrainConfig::new().with_batch_size(0)), "--batch-size: must be at least 1");
+    }
 }
