@@ -699,7 +699,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Population { model, data, clients, epsilons, delta, k, users, json } => {
             let started = Instant::now();
-            let settings = offline::population::Settings { clients: &clients, epsilons: &epsilons, delta, k, seed: 7 };
+            let settings = offline::population::Settings { clients: &clients, epsilons: &epsilons, delta, k };
             let bar = progress(clients.iter().copied().max().unwrap_or(0), "clients");
             let report = pipeline::evaluation::population(&model, &data, users, &settings, || bar.inc(1))?;
             bar.finish_and_clear();

@@ -57,9 +57,10 @@ pub struct Settings<'a> {
     pub delta: f64,
     /// Events a visit holds.
     pub k: usize,
-    /// Seed of the draw of users.
-    pub seed: u64,
 }
+
+/// Seed of the draw of users (clients and the clip's users).
+const DRAW_SEED: u64 = 7;
 
 /// A client's head change after playing `user`'s training history.
 fn learned_change(personalizer: &mut Personalizer, data: &Dataset, server: &TransitionServer, user: usize, k: usize) -> Result<Vec<f32>> {
@@ -99,7 +100,7 @@ pub fn simulate(personalizer: &mut Personalizer, data: &Dataset, protocols: &[Ve
     let server = TransitionServer::fit(data);
     let evaluated: std::collections::HashSet<usize> = protocols.iter().flatten().map(|c| c.user).collect();
     let mut pool: Vec<usize> = (0..data.users.len()).filter(|u| !evaluated.contains(u) && data.training_part(*u).len() >= 2).collect();
-    pool.shuffle(&mut rand::rngs::StdRng::seed_from_u64(settings.seed));
+    pool.shuffle(&mut rand::rngs::StdRng::seed_from_u64(DRAW_SEED));
     let most = settings.clients.iter().copied().max().unwrap_or(0);
     let (clip_users, rest) = pool.split_at(CLIP_USERS.min(pool.len()));
     let mut norms = clip_users.iter().map(|&u| learned_change(personalizer, data, &server, u, settings.k).map(|c| l2_norm(&c))).collect::<Result<Vec<f32>>>()?;
